@@ -1,0 +1,3 @@
+export * from './codes.js';
+export * from './event-fabric-error.js';
+export * from './errors.js';

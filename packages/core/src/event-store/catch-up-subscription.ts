@@ -1,0 +1,102 @@
+import { InvalidArgumentError, SubscriptionFailedError } from '../errors/index.js';
+import type { StoredEvent } from '../envelope/index.js';
+import { assertAllFilter, parseLimit, parsePosition } from './all-filter.js';
+import type { ReadAllOptions, SubscribeOptions, Subscription } from './event-store.js';
+
+/** What a store lends a {@link CatchUpSubscription}. */
+export interface CatchUpSource {
+  readAll(options: ReadAllOptions): Promise<StoredEvent[]>;
+  /** Call `wake` whenever new events may have committed; returns an unsubscribe function. */
+  onAppend(wake: () => void): () => void;
+}
+
+/**
+ * Catch up on `$all` from a checkpoint, then go live. Reads pages until a short page shows
+ * the log's end, then sleeps until the store signals an append. A wake that arrives while
+ * a page is being read is remembered, so no commit between "read" and "sleep" is missed.
+ */
+export class CatchUpSubscription implements Subscription {
+  position: string | undefined;
+  live = false;
+  readonly done: Promise<void>;
+  private stopped = false;
+  private pendingWake = false;
+  private wakeUp: (() => void) | undefined;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly source: CatchUpSource,
+    private readonly options: SubscribeOptions,
+  ) {
+    if (typeof options.handler !== 'function') {
+      throw new InvalidArgumentError('subscribe needs a handler function');
+    }
+    if (options.after !== undefined) parsePosition(options.after, 'after');
+    parseLimit(options.batchSize, 500);
+    assertAllFilter(options);
+    this.position = options.after;
+    this.unsubscribe = source.onAppend(() => this.wake());
+    this.done = this.run().finally(() => this.unsubscribe());
+    // A failure is reported through `done`; keep Node from flagging it before anyone awaits.
+    this.done.catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.done.catch(() => undefined);
+  }
+
+  private wake(): void {
+    this.pendingWake = true;
+    const resolve = this.wakeUp;
+    this.wakeUp = undefined;
+    resolve?.();
+  }
+
+  private async run(): Promise<void> {
+    const batchSize = this.options.batchSize ?? 500;
+    const { typePrefixes, categories, raw } = this.options;
+    let cursor = this.position;
+    while (!this.stopped) {
+      this.pendingWake = false;
+      let page: StoredEvent[];
+      try {
+        page = await this.source.readAll({
+          after: cursor,
+          limit: batchSize,
+          typePrefixes,
+          categories,
+          raw,
+        });
+      } catch (error) {
+        throw new SubscriptionFailedError(
+          'reading $all failed',
+          { after: cursor },
+          { cause: error },
+        );
+      }
+      for (const event of page) {
+        if (this.stopped) return;
+        try {
+          await this.options.handler(event);
+        } catch (error) {
+          throw new SubscriptionFailedError(
+            `subscription handler failed on event ${event.id} at position ${event.position}`,
+            { eventId: event.id, position: event.position },
+            { cause: error },
+          );
+        }
+        this.position = event.position;
+      }
+      // With a filter, a page can end before the log does; advance past what was scanned.
+      if (page.length > 0) cursor = page[page.length - 1]!.position;
+      if (page.length < batchSize) {
+        this.live = true;
+        if (!this.pendingWake && !this.stopped) {
+          await new Promise<void>((resolve) => (this.wakeUp = resolve));
+        }
+      }
+    }
+  }
+}

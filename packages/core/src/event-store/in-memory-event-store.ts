@@ -1,0 +1,274 @@
+import { EventEmitter } from 'node:events';
+import { DuplicateEventIdError, StoreClosedError } from '../errors/index.js';
+import type { StoredEvent } from '../envelope/index.js';
+import { aggregateStreamWithSnapshots, type AggregateSource } from './aggregate-stream.js';
+import { assertAllFilter, matchesAllFilter, parseLimit, parsePosition } from './all-filter.js';
+import { CatchUpSubscription } from './catch-up-subscription.js';
+import type {
+  AggregateStreamOptions,
+  AggregateStreamResult,
+  AppendOptions,
+  AppendResult,
+  EventStore,
+  ReadAllOptions,
+  ReadByCorrelationOptions,
+  ReadStreamOptions,
+  SchemaStorage,
+  Snapshot,
+  StoredSchemaRecord,
+  SubscribeOptions,
+  Subscription,
+} from './event-store.js';
+import { checkExpectedVersion } from './expected-version.js';
+import { DEFAULT_STORE_LIMITS, type StoreLimits } from './limits.js';
+import {
+  assertExpectedVersion,
+  assertStreamId,
+  isSameEvent,
+  prepareAppend,
+  resolveLimits,
+  type EventStoreCommonOptions,
+} from './prepare-append.js';
+import { readStreamWindow } from './read-stream-window.js';
+
+/** Options for {@link InMemoryEventStore}. */
+export type InMemoryEventStoreOptions = EventStoreCommonOptions;
+
+interface Row {
+  json: string;
+  streamId: string;
+  streamVersion: number;
+  position: bigint;
+  correlationId: string;
+  recordedAt: number;
+  type: string;
+  subject: string;
+}
+
+/**
+ * The reference {@link EventStore}: every guarantee of the contract, held in memory. It
+ * passes the same conformance suite as the durable stores; "durable" here means "until
+ * the process exits".
+ */
+export class InMemoryEventStore implements EventStore, SchemaStorage {
+  private readonly log: Row[] = [];
+  private readonly streams = new Map<string, Row[]>();
+  private readonly byId = new Map<string, Row>();
+  private readonly snapshots = new Map<string, Snapshot>();
+  private readonly schemaRecords: StoredSchemaRecord[] = [];
+  private readonly appended = new EventEmitter().setMaxListeners(0);
+  private readonly limits: StoreLimits;
+  private readonly snapshotEvery: number;
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+
+  constructor(private readonly options: InMemoryEventStoreOptions = {}) {
+    this.limits = resolveLimits(options.limits, DEFAULT_STORE_LIMITS);
+    this.snapshotEvery = options.snapshotEvery ?? 100;
+  }
+
+  async appendToStream(
+    streamId: string,
+    events: readonly unknown[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    const expected = options.expectedVersion ?? 'any';
+    assertExpectedVersion(expected);
+    const prepared = prepareAppend(streamId, events, this.limits, this.options);
+    const existing = prepared.map((p) => this.byId.get(p.event.id));
+    if (existing.some((row) => row !== undefined)) {
+      const rows = existing.filter((row): row is Row => row !== undefined);
+      const same =
+        rows.length === prepared.length &&
+        rows.every((row, i) => {
+          const stored = JSON.parse(row.json) as { type: string; data: unknown };
+          return isSameEvent(
+            { streamId: row.streamId, ...stored },
+            { streamId, event: prepared[i]!.event },
+          );
+        });
+      if (!same) throw new DuplicateEventIdError(prepared[existing.findIndex((r) => r)]!.event.id);
+      const positions = rows.map((r) => r.position.toString());
+      return {
+        streamVersion: rows[rows.length - 1]!.streamVersion,
+        position: positions[positions.length - 1]!,
+        positions,
+        deduplicated: true,
+      };
+    }
+    const stream = this.streams.get(streamId) ?? [];
+    checkExpectedVersion(streamId, expected, stream.length - 1);
+    const recordedAt = Date.now();
+    const rows = prepared.map(({ event, json }, i): Row => ({
+      json,
+      streamId,
+      streamVersion: stream.length + i,
+      position: BigInt(this.log.length + i + 1),
+      correlationId: event.correlationid,
+      recordedAt,
+      type: event.type,
+      subject: event.subject,
+    }));
+    for (const row of rows) {
+      this.log.push(row);
+      stream.push(row);
+      this.byId.set(JSON.parse(row.json).id as string, row);
+    }
+    this.streams.set(streamId, stream);
+    this.appended.emit('append');
+    const positions = rows.map((r) => r.position.toString());
+    return {
+      streamVersion: stream.length - 1,
+      position: positions[positions.length - 1]!,
+      positions,
+      deduplicated: false,
+    };
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    assertStreamId(streamId);
+    const stream = this.streams.get(streamId) ?? [];
+    const window = readStreamWindow(options, stream.length - 1);
+    const rows =
+      window.direction === 'forwards'
+        ? stream.slice(window.from, window.to + 1)
+        : stream.slice(window.to, window.from + 1).reverse();
+    return rows.slice(0, window.limit).map((row) => this.present(row, options.raw));
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
+    const limit = parseLimit(options.limit, 1000);
+    assertAllFilter(options);
+    const out: StoredEvent[] = [];
+    for (let i = Number(after); i < this.log.length && out.length < limit; i++) {
+      const row = this.log[i]!;
+      if (matchesAllFilter(row, options)) out.push(this.present(row, options.raw));
+    }
+    return out;
+  }
+
+  async readByCorrelation(
+    correlationId: string,
+    options: ReadByCorrelationOptions = {},
+  ): Promise<StoredEvent[]> {
+    this.assertOpen();
+    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
+    const limit = parseLimit(options.limit, 1000);
+    return this.log
+      .filter((row) => row.correlationId === correlationId && row.position > after)
+      .slice(0, limit)
+      .map((row) => this.present(row, options.raw));
+  }
+
+  async streamExists(streamId: string): Promise<boolean> {
+    return (await this.streamVersion(streamId)) >= 0;
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    this.assertOpen();
+    assertStreamId(streamId);
+    return (this.streams.get(streamId)?.length ?? 0) - 1;
+  }
+
+  async headPosition(): Promise<string> {
+    this.assertOpen();
+    return String(this.log.length);
+  }
+
+  async aggregateStream<S>(
+    streamId: string,
+    options: AggregateStreamOptions<S>,
+  ): Promise<AggregateStreamResult<S>> {
+    this.assertOpen();
+    assertStreamId(streamId);
+    return aggregateStreamWithSnapshots(
+      this.aggregateSource,
+      streamId,
+      options,
+      this.snapshotEvery,
+    );
+  }
+
+  subscribe(options: SubscribeOptions): Subscription {
+    this.assertOpen();
+    const subscription = new CatchUpSubscription(
+      {
+        readAll: (o) => this.readAll(o),
+        onAppend: (wake) => {
+          this.appended.on('append', wake);
+          return () => this.appended.off('append', wake);
+        },
+      },
+      options,
+    );
+    this.subscriptions.add(subscription);
+    void subscription.done
+      .catch(() => undefined)
+      .finally(() => this.subscriptions.delete(subscription));
+    return subscription;
+  }
+
+  async loadSchemas(): Promise<StoredSchemaRecord[]> {
+    return this.schemaRecords.map((r) => structuredClone(r));
+  }
+
+  async saveSchema(record: StoredSchemaRecord): Promise<void> {
+    const found = this.schemaRecords.find(
+      (r) => r.base === record.base && r.version === record.version,
+    );
+    if (!found) this.schemaRecords.push(structuredClone(record));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+  }
+
+  private readonly aggregateSource: AggregateSource = {
+    readStreamFrom: async (streamId, fromVersion, maxPosition) =>
+      (this.streams.get(streamId) ?? [])
+        .slice(fromVersion)
+        .filter((row) => maxPosition === undefined || row.position <= maxPosition)
+        .map((row) => this.present(row, false)),
+    loadSnapshot: async (streamId, name, maxPosition) => {
+      const snapshot = this.snapshots.get(`${streamId}\u0000${name}`);
+      if (!snapshot || (maxPosition !== undefined && BigInt(snapshot.position) > maxPosition))
+        return undefined;
+      return structuredClone(snapshot);
+    },
+    saveSnapshot: async (snapshot) => {
+      this.snapshots.set(`${snapshot.streamId}\u0000${snapshot.name}`, structuredClone(snapshot));
+    },
+    positionAt: async (time) => {
+      let position = 0n;
+      for (const row of this.log) {
+        if (row.recordedAt > time.getTime()) break;
+        position = row.position;
+      }
+      return position;
+    },
+  };
+
+  private present(row: Row, raw: boolean | undefined): StoredEvent {
+    const event = JSON.parse(row.json) as StoredEvent;
+    event.streamversion = row.streamVersion;
+    event.position = row.position.toString();
+    return raw || !this.options.schemas ? event : this.options.schemas.upcast(event);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}
+
+/** Create the in-memory reference store. */
+export function createInMemoryEventStore(
+  options: InMemoryEventStoreOptions = {},
+): InMemoryEventStore {
+  return new InMemoryEventStore(options);
+}

@@ -1,0 +1,5 @@
+export * from './errors/index.js';
+export * from './envelope/index.js';
+export * from './json-schema/index.js';
+export * from './schema/index.js';
+export * from './event-store/index.js';

@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+const conditions = ['@eventfabric/source', 'module', 'node', 'import', 'default'];
+
+// Tests run against each package's TypeScript source through the `@eventfabric/source`
+// export condition, so one copy of every class exists in a test run (instanceof holds
+// across packages). Child processes spawned by tests use the built `dist/` instead.
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'docs/examples/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+  },
+});
