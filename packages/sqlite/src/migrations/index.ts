@@ -1,0 +1,38 @@
+import type Database from 'better-sqlite3';
+import { migration001 } from './001-initial.js';
+
+/** A numbered, immutable schema change. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in order. Append only. */
+export const migrations: readonly Migration[] = [migration001];
+
+/**
+ * Apply pending migrations. Runs under `BEGIN IMMEDIATE`, so several processes opening one
+ * file at once apply each migration exactly once.
+ * @returns the versions applied by this call
+ */
+export function migrate(db: Database.Database): number[] {
+  const applied: number[] = [];
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS eventfabric_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+    const done = new Set(
+      db.prepare('SELECT version FROM eventfabric_migrations').pluck().all() as number[],
+    );
+    const record = db.prepare(
+      'INSERT INTO eventfabric_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+    );
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      db.exec(m.sql);
+      record.run(m.version, m.name, new Date().toISOString());
+      applied.push(m.version);
+    }
+  }).immediate();
+  return applied;
+}

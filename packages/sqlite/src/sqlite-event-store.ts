@@ -1,0 +1,431 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  CatchUpSubscription,
+  DEFAULT_STORE_LIMITS,
+  DuplicateEventIdError,
+  InvalidArgumentError,
+  StoreClosedError,
+  StoreUnavailableError,
+  WrongExpectedVersionError,
+  aggregateStreamWithSnapshots,
+  assertAllFilter,
+  assertExpectedVersion,
+  assertStreamId,
+  checkExpectedVersion,
+  isSameEvent,
+  parseLimit,
+  parsePosition,
+  prepareAppend,
+  readStreamWindow,
+  resolveLimits,
+  streamCategory,
+  type AggregateSource,
+  type AggregateStreamOptions,
+  type AggregateStreamResult,
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type EventStoreCommonOptions,
+  type PreparedEvent,
+  type ReadAllOptions,
+  type ReadByCorrelationOptions,
+  type ReadStreamOptions,
+  type SchemaStorage,
+  type StoreLimits,
+  type StoredEvent,
+  type StoredSchemaRecord,
+  type SubscribeOptions,
+  type Subscription,
+} from '@eventfabric/core';
+import { AppendSignal } from './append-signal.js';
+import { migrate } from './migrations/index.js';
+import { prepareFindEventById } from './sql/find-event-by-id.js';
+import { prepareHeadPosition, preparePositionAt } from './sql/head-position.js';
+import { prepareInsertEvent } from './sql/insert-event.js';
+import { ReadAllQuery } from './sql/read-all.js';
+import { prepareReadByCorrelation } from './sql/read-by-correlation.js';
+import { prepareReadStreamBackwards, prepareReadStreamForwards } from './sql/read-stream.js';
+import { toStoredEvent, type EventRow } from './sql/row.js';
+import { SchemaQueries } from './sql/schemas.js';
+import { SnapshotQueries } from './sql/snapshots.js';
+import { prepareStreamVersion } from './sql/stream-version.js';
+
+/** Options for {@link SqliteEventStore}. */
+export interface SqliteEventStoreOptions extends EventStoreCommonOptions {
+  /** Database file, or `:memory:`. Its directory is created when missing. */
+  path: string;
+  /**
+   * `FULL` makes each commit durable against power loss (an fsync per commit); `NORMAL`
+   * survives a process crash but may lose the last commits on power loss.
+   * @defaultValue `'FULL'`
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * How long a writer waits for another connection's write lock, in ms.
+   * @defaultValue 5000
+   */
+  busyTimeoutMs?: number;
+  /**
+   * Backstop wake-up for subscriptions when file-change notifications are unavailable.
+   * @defaultValue 1000
+   */
+  safetyTickMs?: number;
+}
+
+const MAX_POSITION = 2n ** 63n - 1n;
+
+/**
+ * The embedded {@link EventStore}: one SQLite file in WAL mode.
+ *
+ * Writes take `BEGIN IMMEDIATE`, so the expected-version check and the insert are atomic
+ * across connections and processes, and positions (the rowid) commit in order: SQLite has
+ * one writer at a time, so `$all` has no gaps to detect.
+ */
+export class SqliteEventStore implements EventStore, SchemaStorage {
+  /** The underlying connection, for tests and tools. */
+  readonly db: Database.Database;
+  private readonly limits: StoreLimits;
+  private readonly snapshotEvery: number;
+  private readonly signal: AppendSignal;
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly statements;
+  private readonly readAllQuery: ReadAllQuery;
+  private readonly snapshotQueries: SnapshotQueries;
+  private readonly schemaQueries: SchemaQueries;
+  private readonly appendTransaction: (
+    streamId: string,
+    prepared: PreparedEvent[],
+    expected: AppendOptions['expectedVersion'],
+  ) => AppendResult;
+  private closed = false;
+
+  constructor(private readonly options: SqliteEventStoreOptions) {
+    if (
+      typeof options !== 'object' ||
+      options === null ||
+      typeof options.path !== 'string' ||
+      options.path === ''
+    ) {
+      throw new InvalidArgumentError('SqliteEventStore needs a path');
+    }
+    const synchronous = options.synchronous ?? 'FULL';
+    if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
+      throw new InvalidArgumentError('synchronous must be "FULL" or "NORMAL"', { synchronous });
+    }
+    this.limits = resolveLimits(options.limits, DEFAULT_STORE_LIMITS);
+    this.snapshotEvery = positiveInteger(options.snapshotEvery, 100, 'snapshotEvery');
+    const busyTimeout = positiveInteger(options.busyTimeoutMs, 5000, 'busyTimeoutMs');
+    const file = options.path === ':memory:' ? options.path : resolve(options.path);
+    this.db = openDatabase(file);
+    try {
+      this.db.pragma(`busy_timeout = ${busyTimeout}`);
+      if (file !== ':memory:') this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${synchronous}`);
+      migrate(this.db);
+    } catch (error) {
+      this.db.close();
+      throw new StoreUnavailableError(
+        `cannot initialise ${file}: ${(error as Error).message}`,
+        { path: file },
+        {
+          cause: error,
+        },
+      );
+    }
+    this.signal = new AppendSignal(
+      file,
+      positiveInteger(options.safetyTickMs, 1000, 'safetyTickMs'),
+    );
+    this.statements = {
+      insert: prepareInsertEvent(this.db),
+      streamVersion: prepareStreamVersion(this.db),
+      findById: prepareFindEventById(this.db),
+      forwards: prepareReadStreamForwards(this.db),
+      backwards: prepareReadStreamBackwards(this.db),
+      byCorrelation: prepareReadByCorrelation(this.db),
+      head: prepareHeadPosition(this.db),
+      positionAt: preparePositionAt(this.db),
+    };
+    this.readAllQuery = new ReadAllQuery(this.db);
+    this.snapshotQueries = new SnapshotQueries(this.db);
+    this.schemaQueries = new SchemaQueries(this.db);
+    const append = this.db.transaction(
+      (streamId: string, prepared: PreparedEvent[], expected: AppendOptions['expectedVersion']) =>
+        this.write(streamId, prepared, expected ?? 'any'),
+    );
+    this.appendTransaction = (streamId, prepared, expected) =>
+      append.immediate(streamId, prepared, expected);
+  }
+
+  async appendToStream(
+    streamId: string,
+    events: readonly unknown[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    const expected = options.expectedVersion ?? 'any';
+    assertExpectedVersion(expected);
+    const prepared = prepareAppend(streamId, events, this.limits, this.options);
+    let result: AppendResult;
+    try {
+      result = this.appendTransaction(streamId, prepared, expected);
+    } catch (error) {
+      // A client retrying after a timeout resends stored ids: answer with the original
+      // result instead of a version conflict or a unique-constraint failure.
+      if (error instanceof WrongExpectedVersionError || isUniqueEventIdViolation(error)) {
+        const earlier = this.findEarlierAppend(streamId, prepared);
+        if (earlier) return earlier;
+      }
+      throw wrapSqliteError(error);
+    }
+    this.signal.notify();
+    return result;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    assertStreamId(streamId);
+    const last = this.statements.streamVersion.get(streamId) ?? -1;
+    const window = readStreamWindow(options, last);
+    const statement =
+      window.direction === 'forwards' ? this.statements.forwards : this.statements.backwards;
+    const rows = statement.all({
+      streamId,
+      from: window.from,
+      to: window.to,
+      limit: Math.min(window.limit, Number.MAX_SAFE_INTEGER),
+      maxPosition: MAX_POSITION,
+    });
+    return this.present(rows, options.raw);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
+    const limit = parseLimit(options.limit, 1000);
+    assertAllFilter(options);
+    return this.present(this.readAllQuery.run(after, limit, options), options.raw);
+  }
+
+  async readByCorrelation(
+    correlationId: string,
+    options: ReadByCorrelationOptions = {},
+  ): Promise<StoredEvent[]> {
+    this.assertOpen();
+    if (typeof correlationId !== 'string' || correlationId === '') {
+      throw new InvalidArgumentError('correlation id must be a non-empty string');
+    }
+    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
+    const limit = parseLimit(options.limit, 1000);
+    return this.present(
+      this.statements.byCorrelation.all(correlationId, after, limit),
+      options.raw,
+    );
+  }
+
+  async streamExists(streamId: string): Promise<boolean> {
+    return (await this.streamVersion(streamId)) >= 0;
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    this.assertOpen();
+    assertStreamId(streamId);
+    return this.statements.streamVersion.get(streamId) ?? -1;
+  }
+
+  async headPosition(): Promise<string> {
+    this.assertOpen();
+    return (this.statements.head.get() ?? 0n).toString();
+  }
+
+  async aggregateStream<S>(
+    streamId: string,
+    options: AggregateStreamOptions<S>,
+  ): Promise<AggregateStreamResult<S>> {
+    this.assertOpen();
+    assertStreamId(streamId);
+    return aggregateStreamWithSnapshots(
+      this.aggregateSource,
+      streamId,
+      options,
+      this.snapshotEvery,
+    );
+  }
+
+  subscribe(options: SubscribeOptions): Subscription {
+    this.assertOpen();
+    const subscription = new CatchUpSubscription(
+      { readAll: (o) => this.readAll(o), onAppend: (wake) => this.signal.on(wake) },
+      options,
+    );
+    this.subscriptions.add(subscription);
+    void subscription.done
+      .catch(() => undefined)
+      .finally(() => this.subscriptions.delete(subscription));
+    return subscription;
+  }
+
+  async loadSchemas(): Promise<StoredSchemaRecord[]> {
+    this.assertOpen();
+    return this.schemaQueries.all();
+  }
+
+  async saveSchema(record: StoredSchemaRecord): Promise<void> {
+    this.assertOpen();
+    this.schemaQueries.save(record);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    this.signal.close();
+    this.db.close();
+  }
+
+  /** Runs inside `BEGIN IMMEDIATE`: check the version, then insert every row. */
+  private write(
+    streamId: string,
+    prepared: PreparedEvent[],
+    expected: NonNullable<AppendOptions['expectedVersion']>,
+  ): AppendResult {
+    const current = this.statements.streamVersion.get(streamId) ?? -1;
+    checkExpectedVersion(streamId, expected, current);
+    const category = streamCategory(streamId);
+    const recordedAt = Date.now();
+    const positions: string[] = [];
+    let version = current;
+    for (const { event, json } of prepared) {
+      version++;
+      const info = this.statements.insert.run(
+        event.id,
+        streamId,
+        version,
+        event.type,
+        category,
+        event.correlationid,
+        recordedAt,
+        json,
+      );
+      positions.push(info.lastInsertRowid.toString());
+    }
+    return {
+      streamVersion: version,
+      position: positions[positions.length - 1]!,
+      positions,
+      deduplicated: false,
+    };
+  }
+
+  /**
+   * The result of an earlier append of exactly these events to this stream, or undefined
+   * when none of the ids is stored. Throws DUPLICATE_EVENT_ID when an id is stored for a
+   * different event, or when only part of the batch is stored.
+   */
+  private findEarlierAppend(streamId: string, prepared: PreparedEvent[]): AppendResult | undefined {
+    const rows = prepared.map((p) => this.statements.findById.get(p.event.id));
+    const firstFound = rows.findIndex((row) => row !== undefined);
+    if (firstFound === -1) return undefined;
+    for (let i = 0; i < prepared.length; i++) {
+      const row = rows[i];
+      const { event } = prepared[i]!;
+      if (!row)
+        throw new DuplicateEventIdError(prepared[firstFound]!.event.id, {
+          reason: 'part of the batch is already stored',
+        });
+      const stored = JSON.parse(row.body) as { type: string; data: unknown };
+      if (!isSameEvent({ streamId: row.stream_id, ...stored }, { streamId, event })) {
+        throw new DuplicateEventIdError(event.id, { storedIn: row.stream_id });
+      }
+    }
+    const positions = rows.map((row) => row!.position.toString());
+    return {
+      streamVersion: Number(rows[rows.length - 1]!.stream_version),
+      position: positions[positions.length - 1]!,
+      positions,
+      deduplicated: true,
+    };
+  }
+
+  private readonly aggregateSource: AggregateSource = {
+    readStreamFrom: async (streamId, fromVersion, maxPosition) =>
+      this.present(
+        this.statements.forwards.all({
+          streamId,
+          from: fromVersion,
+          to: Number.MAX_SAFE_INTEGER,
+          limit: Number.MAX_SAFE_INTEGER,
+          maxPosition: maxPosition ?? MAX_POSITION,
+        }),
+        false,
+      ),
+    loadSnapshot: async (streamId, name, maxPosition) =>
+      this.snapshotQueries.get(streamId, name, maxPosition),
+    saveSnapshot: async (snapshot) => this.snapshotQueries.put(snapshot),
+    positionAt: async (time) => this.statements.positionAt.get(time.getTime()) ?? 0n,
+  };
+
+  private present(rows: EventRow[], raw: boolean | undefined): StoredEvent[] {
+    const schemas = raw ? undefined : this.options.schemas;
+    return rows.map((row) => {
+      const event = toStoredEvent(row);
+      return schemas ? schemas.upcast(event) : event;
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}
+
+/** Open (creating when needed) a SQLite event store file and apply migrations. */
+export function createSqliteEventStore(options: SqliteEventStoreOptions): SqliteEventStore {
+  return new SqliteEventStore(options);
+}
+
+function openDatabase(file: string): Database.Database {
+  try {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    return new Database(file);
+  } catch (error) {
+    throw new StoreUnavailableError(
+      `cannot open ${file}: ${(error as Error).message}`,
+      { path: file },
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function positiveInteger(value: unknown, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${name} must be a positive integer`, {
+      [name]: value as never,
+    });
+  }
+  return value;
+}
+
+function isUniqueEventIdViolation(error: unknown): boolean {
+  return (
+    error instanceof Database.SqliteError &&
+    error.code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+    error.message.includes('events.event_id')
+  );
+}
+
+/** Our own errors pass through; SQLite's (busy, I/O, read-only) become STORE_UNAVAILABLE. */
+function wrapSqliteError(error: unknown): unknown {
+  if (error instanceof Database.SqliteError) {
+    return new StoreUnavailableError(
+      `SQLite: ${error.message}`,
+      { sqliteCode: error.code },
+      { cause: error },
+    );
+  }
+  return error;
+}
