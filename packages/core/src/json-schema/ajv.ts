@@ -18,10 +18,24 @@ export function createAjv(): Ajv2020 {
 
 /** Turn Ajv's errors into one issue per failing path. */
 export function toIssues(errors: ErrorObject[] | null | undefined, prefix = ''): ValidationIssue[] {
-  return (errors ?? []).map((e) => {
-    let path = prefix + e.instancePath;
-    if (e.keyword === 'required') path += `/${String(e.params.missingProperty)}`;
-    if (e.keyword === 'additionalProperties') path += `/${String(e.params.additionalProperty)}`;
-    return { path: path === '' ? '/' : path, message: e.message ?? e.keyword, keyword: e.keyword };
-  });
+  // A bad property name yields two errors: the inner one (with `propertyName`) says which.
+  return (errors ?? [])
+    .filter((e) => e.keyword !== 'propertyNames')
+    .map((e) => {
+      let path = prefix + e.instancePath;
+      if (e.propertyName !== undefined) {
+        return {
+          path: `${path}/${e.propertyName}`,
+          message: `property name ${e.message ?? 'is invalid'}`,
+          keyword: 'propertyNames',
+        };
+      }
+      if (e.keyword === 'required') path += `/${String(e.params.missingProperty)}`;
+      if (e.keyword === 'additionalProperties') path += `/${String(e.params.additionalProperty)}`;
+      return {
+        path: path === '' ? '/' : path,
+        message: e.message ?? e.keyword,
+        keyword: e.keyword,
+      };
+    });
 }
