@@ -9,7 +9,12 @@ import { inspectStore } from './store-consistency.js';
 
 const worker = fileURLToPath(new URL('./fixtures/append-worker.mjs', import.meta.url));
 
-function startWorker(path: string, id: string, batches: number, streams: number): ChildProcessWithoutNullStreams {
+function startWorker(
+  path: string,
+  id: string,
+  batches: number,
+  streams: number,
+): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, [worker, path, id, String(batches), String(streams)]);
 }
 
@@ -22,7 +27,9 @@ function output(child: ChildProcessWithoutNullStreams, marker: string): Promise<
       if (text.includes(marker)) resolve(text);
     });
     child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    child.on('exit', (code) => (text.includes(marker) ? resolve(text) : reject(new Error(`exit ${code}: ${errors}`))));
+    child.on('exit', (code) =>
+      text.includes(marker) ? resolve(text) : reject(new Error(`exit ${code}: ${errors}`)),
+    );
   });
 }
 
@@ -57,7 +64,8 @@ describe('SQLite store under crashes and several processes', () => {
     const children = ['a', 'b', 'c'].map((id) => startWorker(path, id, 60, 2));
     const results = await Promise.all(children.map((c) => output(c, '"conflicts"')));
     const report = inspectStore(path);
-    const expectedEvents = 3 * Array.from({ length: 60 }, (_, b) => 1 + ((b * 7) % 9)).reduce((a, n) => a + n, 0);
+    const expectedEvents =
+      3 * Array.from({ length: 60 }, (_, b) => 1 + ((b * 7) % 9)).reduce((a, n) => a + n, 0);
     expect(report).toEqual({
       integrity: 'ok',
       events: expectedEvents,

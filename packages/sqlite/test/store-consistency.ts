@@ -27,12 +27,15 @@ export function inspectStore(path: string): ConsistencyReport {
       if (row.position <= last) positionsIncrease = false;
       last = row.position;
       versions.set(row.stream_id, [...(versions.get(row.stream_id) ?? []), row.stream_version]);
-      const { batch, size } = (JSON.parse(row.body) as { data: { batch: string; size: number } }).data;
+      const { batch, size } = (JSON.parse(row.body) as { data: { batch: string; size: number } })
+        .data;
       const entry = batches.get(batch) ?? { size, seen: 0 };
       entry.seen++;
       batches.set(batch, entry);
     }
-    const brokenStreams = [...versions].filter(([, vs]) => vs.some((v, i) => v !== i)).map(([s]) => s);
+    const brokenStreams = [...versions]
+      .filter(([, vs]) => vs.some((v, i) => v !== i))
+      .map(([s]) => s);
     const tornBatches = [...batches].filter(([, b]) => b.seen !== b.size).map(([id]) => id);
     return { integrity, events: rows.length, brokenStreams, tornBatches, positionsIncrease };
   } finally {
