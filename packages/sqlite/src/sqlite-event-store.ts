@@ -26,6 +26,7 @@ import {
   type AggregateStreamResult,
   type AppendOptions,
   type AppendResult,
+  type EventSchemas,
   type EventStore,
   type EventStoreCommonOptions,
   type PreparedEvent,
@@ -100,6 +101,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     expected: AppendOptions['expectedVersion'],
   ) => AppendResult;
   private closed = false;
+  private schemas: EventSchemas | undefined;
 
   constructor(private readonly options: SqliteEventStoreOptions) {
     if (
@@ -115,6 +117,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
       throw new InvalidArgumentError('synchronous must be "FULL" or "NORMAL"', { synchronous });
     }
     this.limits = resolveLimits(options.limits, DEFAULT_STORE_LIMITS);
+    this.schemas = options.schemas;
     this.snapshotEvery = positiveInteger(options.snapshotEvery, 100, 'snapshotEvery');
     const busyTimeout = positiveInteger(options.busyTimeoutMs, 5000, 'busyTimeoutMs');
     const file = options.path === ':memory:' ? options.path : resolve(options.path);
@@ -167,7 +170,10 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     this.assertOpen();
     const expected = options.expectedVersion ?? 'any';
     assertExpectedVersion(expected);
-    const prepared = prepareAppend(streamId, events, this.limits, this.options);
+    const prepared = prepareAppend(streamId, events, this.limits, {
+      schemas: this.schemas,
+      allowForeignTypes: this.options.allowForeignTypes,
+    });
     let result: AppendResult;
     try {
       result = this.appendTransaction(streamId, prepared, expected);
@@ -277,6 +283,14 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     this.schemaQueries.save(record);
   }
 
+  /**
+   * Validate appends and upcast reads with these schemas from now on. A registry usually
+   * persists its schemas in this same store, so it can only exist after the store does.
+   */
+  useSchemas(schemas: EventSchemas | undefined): void {
+    this.schemas = schemas;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -368,7 +382,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
   };
 
   private present(rows: EventRow[], raw: boolean | undefined): StoredEvent[] {
-    const schemas = raw ? undefined : this.options.schemas;
+    const schemas = raw ? undefined : this.schemas;
     return rows.map((row) => {
       const event = toStoredEvent(row);
       return schemas ? schemas.upcast(event) : event;

@@ -117,7 +117,7 @@ export class IncompatibleSchemaError extends EventFabricError {
     super(
       ErrorCodes.INCOMPATIBLE_SCHEMA,
       `${type} is not ${mode}-compatible:\n` +
-        changes.map((c) => `  - ${c.path}: ${c.message} (vs v${c.against})`).join('\n'),
+        changes.map((c) => `  - ${c.message} (vs v${c.against})`).join('\n'),
       { type, mode, changes },
     );
   }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { DuplicateEventIdError, StoreClosedError } from '../errors/index.js';
 import type { StoredEvent } from '../envelope/index.js';
+import type { EventSchemas } from '../schema/event-schemas.js';
 import { aggregateStreamWithSnapshots, type AggregateSource } from './aggregate-stream.js';
 import { assertAllFilter, matchesAllFilter, parseLimit, parsePosition } from './all-filter.js';
 import { CatchUpSubscription } from './catch-up-subscription.js';
@@ -61,9 +62,11 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
   private readonly snapshotEvery: number;
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
+  private schemas: EventSchemas | undefined;
 
   constructor(private readonly options: InMemoryEventStoreOptions = {}) {
     this.limits = resolveLimits(options.limits, DEFAULT_STORE_LIMITS);
+    this.schemas = options.schemas;
     this.snapshotEvery = options.snapshotEvery ?? 100;
   }
 
@@ -75,7 +78,10 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
     this.assertOpen();
     const expected = options.expectedVersion ?? 'any';
     assertExpectedVersion(expected);
-    const prepared = prepareAppend(streamId, events, this.limits, this.options);
+    const prepared = prepareAppend(streamId, events, this.limits, {
+      schemas: this.schemas,
+      allowForeignTypes: this.options.allowForeignTypes,
+    });
     const existing = prepared.map((p) => this.byId.get(p.event.id));
     if (existing.some((row) => row !== undefined)) {
       const rows = existing.filter((row): row is Row => row !== undefined);
@@ -223,6 +229,14 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
     if (!found) this.schemaRecords.push(structuredClone(record));
   }
 
+  /**
+   * Validate appends and upcast reads with these schemas from now on. A registry usually
+   * persists its schemas in this same store, so it can only exist after the store does.
+   */
+  useSchemas(schemas: EventSchemas | undefined): void {
+    this.schemas = schemas;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -258,7 +272,7 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
     const event = JSON.parse(row.json) as StoredEvent;
     event.streamversion = row.streamVersion;
     event.position = row.position.toString();
-    return raw || !this.options.schemas ? event : this.options.schemas.upcast(event);
+    return raw || !this.schemas ? event : this.schemas.upcast(event);
   }
 
   private assertOpen(): void {
