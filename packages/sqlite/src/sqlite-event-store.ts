@@ -168,7 +168,8 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     this.assertOpen();
-    const expected = options.expectedVersion ?? 'any';
+    // `null` is not a form of 'any': only an omitted option defaults.
+    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
     assertExpectedVersion(expected);
     const prepared = prepareAppend(streamId, events, this.limits, {
       schemas: this.schemas,

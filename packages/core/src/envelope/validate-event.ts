@@ -106,7 +106,8 @@ export function normalizeEvent(input: unknown, options: NormalizeEventOptions = 
   event.correlationid ??= event.id;
   event.partitionkey ??= event.subject;
   event.traceparent ??= childTraceparent();
-  if (!('data' in event)) event.data = null;
+  // CloudEvents JSON has no `undefined`; an absent payload is stored as null.
+  if (event.data === undefined) event.data = null;
   return event as unknown as CloudEvent;
 }
 

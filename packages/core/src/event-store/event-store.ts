@@ -5,7 +5,8 @@ import type { CloudEvent, StoredEvent } from '../envelope/index.js';
  * - `'any'`: no check;
  * - `'no_stream'`: the stream must not exist yet;
  * - `'stream_exists'`: the stream must hold at least one event;
- * - a number: the version of the stream's last event (versions start at 0).
+ * - a number: the version of the stream's last event (versions start at 0); -1 means the
+ *   stream does not exist, so `await store.streamVersion(id)` can be passed as is.
  */
 export type ExpectedVersion = 'any' | 'no_stream' | 'stream_exists' | number;
 
@@ -115,7 +116,8 @@ export interface SubscribeOptions extends AllFilter {
   after?: string;
   /**
    * Called once per event, in position order. The next event waits until the returned
-   * promise settles. A rejection stops the subscription: `done` rejects with it.
+   * promise settles. A rejection stops the subscription: `done` rejects with a
+   * `SubscriptionFailedError` whose `cause` is the handler's error.
    */
   handler: (event: StoredEvent) => Promise<void> | void;
   /** Events fetched per catch-up query. @defaultValue 500 */
@@ -126,7 +128,7 @@ export interface SubscribeOptions extends AllFilter {
 
 /** A running catch-up-then-live subscription to `$all`. */
 export interface Subscription {
-  /** Position of the last event the handler finished; `undefined` before the first. */
+  /** Position of the last event the handler finished: the `after` checkpoint before the first; `undefined` when neither. */
   readonly position: string | undefined;
   /** True once the subscription has caught up with the log at least once. */
   readonly live: boolean;
