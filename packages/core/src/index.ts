@@ -3,3 +3,4 @@ export * from './envelope/index.js';
 export * from './json-schema/index.js';
 export * from './schema/index.js';
 export * from './event-store/index.js';
+export * from './transport/index.js';
