@@ -4,3 +4,4 @@ export * from './json-schema/index.js';
 export * from './schema/index.js';
 export * from './event-store/index.js';
 export * from './transport/index.js';
+export * from './consumer/index.js';

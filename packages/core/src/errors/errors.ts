@@ -165,3 +165,69 @@ export class SubscriptionFailedError extends EventFabricError {
     super(ErrorCodes.SUBSCRIPTION_FAILED, message, details, options);
   }
 }
+
+/**
+ * Thrown by a handler when retrying cannot help (a malformed payload, a rule violation):
+ * the event goes straight to the dead letters.
+ */
+export class NonRetryableError extends EventFabricError {
+  constructor(message: string, details: ErrorDetails = {}, options?: ErrorOptions) {
+    super(ErrorCodes.NON_RETRYABLE, message, details, options);
+  }
+}
+
+/** Thrown by a handler that knows when to try again (a rate limit's reset, a lock's expiry). */
+export class RetryLaterError extends EventFabricError {
+  constructor(
+    readonly delayMs: number,
+    message = `retry in ${delayMs} ms`,
+    options?: ErrorOptions,
+  ) {
+    super(ErrorCodes.RETRY_LATER, message, { delayMs }, options);
+  }
+}
+
+/** A handler threw something that is not an EventFabricError; `cause` is what it threw. */
+export class HandlerFailedError extends EventFabricError {
+  constructor(handler: string, eventId: string, options?: ErrorOptions) {
+    const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    super(
+      ErrorCodes.HANDLER_FAILED,
+      `handler ${handler} failed on event ${eventId}: ${reason}`,
+      { handler, eventId },
+      options,
+    );
+  }
+}
+
+/** An event kept being delivered without ever failing cleanly: its consumer crashes on it. */
+export class PoisonMessageError extends EventFabricError {
+  constructor(eventId: string, deliveryCount: number, limit: number) {
+    super(
+      ErrorCodes.POISON_MESSAGE,
+      `event ${eventId} was delivered ${deliveryCount} times without settling (limit ${limit}); quarantined`,
+      { eventId, deliveryCount, limit },
+    );
+  }
+}
+
+/** No dead letter has the given id. */
+export class DeadLetterNotFoundError extends EventFabricError {
+  constructor(id: string) {
+    super(ErrorCodes.DEAD_LETTER_NOT_FOUND, `no dead letter ${id}`, { id });
+  }
+}
+
+/** Graceful shutdown hit its deadline with handlers still running. */
+export class ShutdownTimeoutError extends EventFabricError {
+  constructor(deadlineMs: number, inFlight: number) {
+    super(
+      ErrorCodes.SHUTDOWN_TIMEOUT,
+      `${inFlight} handlers still running after ${deadlineMs} ms`,
+      {
+        deadlineMs,
+        inFlight,
+      },
+    );
+  }
+}

@@ -1,0 +1,14 @@
+export * from './handler.js';
+export * from './retry-policy.js';
+export * from './dead-letter-store.js';
+export * from './processed-events.js';
+export * from './consumer-metrics.js';
+export * from './handling-context.js';
+export * from './silent-logger.js';
+export * from './consumer.js';
+export { retry, type RetryHooks } from './middleware/retry.js';
+export { deadLetter, describeFailure, type DeadLetterHooks } from './middleware/dead-letter.js';
+export { idempotency, type IdempotencyHooks } from './middleware/idempotency.js';
+export { upcast } from './middleware/upcast.js';
+export { metrics, markOutcome } from './middleware/metrics.js';
+export { tracing } from './middleware/tracing.js';
