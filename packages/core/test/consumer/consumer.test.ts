@@ -167,14 +167,17 @@ describe('Consumer', () => {
     expect(await values('eventfabric_events_retried_total')).toEqual([
       expect.objectContaining({ labels: { handler: 'approve' }, value: 1 }),
     ]);
-    const durations = await values('eventfabric_handler_duration_seconds');
-    expect(
-      durations.find(
-        (v) =>
-          v.metricName === 'eventfabric_handler_duration_seconds_count' &&
-          v.labels.handler === 'approve',
-      )?.value,
-    ).toBe(3);
+    const durations = (await values('eventfabric_handler_duration_seconds')) as {
+      metricName?: string;
+      labels: { handler?: string };
+      value: number;
+    }[];
+    const count = durations.find(
+      (v) =>
+        v.metricName === 'eventfabric_handler_duration_seconds_count' &&
+        v.labels.handler === 'approve',
+    );
+    expect(count?.value).toBe(3);
     await consumer.stop();
   });
 
