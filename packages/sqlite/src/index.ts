@@ -1,2 +1,5 @@
 export * from './sqlite-event-store.js';
 export { migrate, migrations, type Migration } from './migrations/index.js';
+export * from './sqlite-database.js';
+export * from './sqlite-dead-letter-store.js';
+export * from './sqlite-processed-events.js';

@@ -1,0 +1,2 @@
+export * from './dead-letter-store.js';
+export * from './processed-events.js';

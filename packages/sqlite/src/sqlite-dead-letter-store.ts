@@ -1,0 +1,151 @@
+import type Database from 'better-sqlite3';
+import {
+  DeadLetterNotFoundError,
+  stampDeadLetter,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterStore,
+  type FailureNote,
+} from '@eventfabric/core';
+import { openTarget, type SqliteTarget } from './sqlite-database.js';
+
+interface Row {
+  id: string;
+  handler: string;
+  group_name: string;
+  origin: string;
+  reason: DeadLetter['reason'];
+  event: string;
+  error: string;
+  attempts: number;
+  first_failed_at: string;
+  last_failed_at: string;
+  dead_lettered_at: string;
+}
+
+const COLUMNS =
+  'id, handler, group_name, origin, reason, event, error, attempts, first_failed_at, last_failed_at, dead_lettered_at';
+
+/** Dead letters in SQLite: durable before `add` resolves (the connection's synchronous level). */
+export class SqliteDeadLetterStore implements DeadLetterStore {
+  private readonly db: Database.Database;
+  private readonly owned: boolean;
+  private readonly insert: Database.Statement;
+  private readonly byId: Database.Statement<[string], Row>;
+  private readonly noteStatement: Database.Statement<[string, string, string], FailureNote>;
+  private readonly clear: Database.Statement;
+
+  constructor(target: SqliteTarget) {
+    ({ db: this.db, owned: this.owned } = openTarget(target));
+    this.insert = this.db.prepare(
+      `INSERT INTO dead_letters (${COLUMNS}, event_id, event_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.byId = this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM dead_letters WHERE id = ?`);
+    this.noteStatement = this.db.prepare<[string, string, string], FailureNote>(
+      `INSERT INTO handler_failures (handler, event_id, first_failed_at, failures) VALUES (?, ?, ?, 1)
+       ON CONFLICT (handler, event_id) DO UPDATE SET failures = failures + 1
+       RETURNING first_failed_at AS firstFailedAt, failures`,
+    );
+    this.clear = this.db.prepare('DELETE FROM handler_failures WHERE handler = ? AND event_id = ?');
+  }
+
+  async add(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): Promise<DeadLetter> {
+    const d = stampDeadLetter(entry);
+    this.insert.run(
+      d.id,
+      d.handler,
+      d.group,
+      d.origin,
+      d.reason,
+      JSON.stringify(d.event),
+      JSON.stringify(d.error),
+      d.attempts,
+      d.firstFailedAt,
+      d.lastFailedAt,
+      d.deadLetteredAt,
+      d.event.id,
+      d.event.type,
+    );
+    return d;
+  }
+
+  async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+    const { where, params } = whereClause(filter);
+    const rows = this.db
+      .prepare<unknown[], Row>(`SELECT ${COLUMNS} FROM dead_letters ${where} ORDER BY id LIMIT ?`)
+      .all(...params, filter.limit ?? 1000);
+    return rows.map(toDeadLetter);
+  }
+
+  async get(id: string): Promise<DeadLetter> {
+    const row = this.byId.get(id);
+    if (!row) throw new DeadLetterNotFoundError(id);
+    return toDeadLetter(row);
+  }
+
+  async remove(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const remove = this.db.prepare('DELETE FROM dead_letters WHERE id = ?');
+    return this.db
+      .transaction(() => ids.reduce((n, id) => n + remove.run(id).changes, 0))
+      .immediate();
+  }
+
+  async count(filter: Omit<DeadLetterFilter, 'limit' | 'ids'> = {}): Promise<number> {
+    const { where, params } = whereClause(filter);
+    return this.db
+      .prepare(`SELECT count(*) FROM dead_letters ${where}`)
+      .pluck()
+      .get(...params) as number;
+  }
+
+  async noteFailure(handler: string, eventId: string, at: Date): Promise<FailureNote> {
+    return this.noteStatement.get(handler, eventId, at.toISOString())!;
+  }
+
+  async clearFailures(handler: string, eventId: string): Promise<void> {
+    this.clear.run(handler, eventId);
+  }
+
+  /** Close the connection if this store opened it. */
+  close(): void {
+    if (this.owned) this.db.close();
+  }
+}
+
+function whereClause(filter: DeadLetterFilter): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  const equal = { handler: filter.handler, event_type: filter.type, reason: filter.reason };
+  for (const [column, value] of Object.entries(equal)) {
+    if (value === undefined) continue;
+    clauses.push(`${column} = ?`);
+    params.push(value);
+  }
+  if (filter.ids !== undefined) {
+    clauses.push(`id IN (${filter.ids.map(() => '?').join(', ') || 'NULL'})`);
+    params.push(...filter.ids);
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+function toDeadLetter(row: Row): DeadLetter {
+  return {
+    id: row.id,
+    handler: row.handler,
+    group: row.group_name,
+    origin: row.origin,
+    reason: row.reason,
+    event: JSON.parse(row.event) as DeadLetter['event'],
+    error: JSON.parse(row.error) as DeadLetter['error'],
+    attempts: row.attempts,
+    firstFailedAt: row.first_failed_at,
+    lastFailedAt: row.last_failed_at,
+    deadLetteredAt: row.dead_lettered_at,
+  };
+}
+
+/** Dead letters in the store's file (or any SQLite database). */
+export function createSqliteDeadLetterStore(target: SqliteTarget): SqliteDeadLetterStore {
+  return new SqliteDeadLetterStore(target);
+}
