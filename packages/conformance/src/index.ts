@@ -55,3 +55,4 @@ export function describeEventStoreConformance(
     suite.testSkipList();
   });
 }
+export * from './consumer-records/index.js';
