@@ -5,3 +5,4 @@ export * from './schema/index.js';
 export * from './event-store/index.js';
 export * from './transport/index.js';
 export * from './consumer/index.js';
+export * from './replay/index.js';
