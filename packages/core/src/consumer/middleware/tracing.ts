@@ -41,16 +41,15 @@ export function tracing(tracer: Tracer = trace.getTracer('eventfabric')): Middle
       const traceparent = span.isRecording()
         ? `00-${own.traceId}-${own.spanId}-0${own.traceFlags & 1}`
         : childTraceparent(parent);
-      const traced = ctx.with({
-        span,
-        traceparent,
-        logger: ctx.logger.child({
-          traceId: traceparent.slice(3, 35),
-          spanId: traceparent.slice(36, 52),
-        }),
+      // The context is this delivery's own: set the trace on it rather than copy it.
+      ctx.span = span;
+      ctx.traceparent = traceparent;
+      ctx.logger = ctx.logger.child({
+        traceId: traceparent.slice(3, 35),
+        spanId: traceparent.slice(36, 52),
       });
       try {
-        await otelContext.with(trace.setSpan(parentContext, span), () => next(event, traced));
+        await otelContext.with(trace.setSpan(parentContext, span), () => next(event, ctx));
         span.setStatus({ code: SpanStatusCode.OK });
       } catch (error) {
         if (!(error instanceof ScheduledRetry)) span.recordException(error as Error);
