@@ -16,6 +16,7 @@ import { describeSchemas } from './schemas.js';
 import { describeSubscribe } from './subscribe.js';
 import { createConformanceSuite } from './suite.js';
 
+export * from './transport/index.js';
 export type {
   EventStoreConformanceOptions,
   EventStoreFactoryOptions,

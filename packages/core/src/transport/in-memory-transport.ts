@@ -42,15 +42,20 @@ interface Member {
   inflight: Set<Promise<void>>;
 }
 
-/** One consumer group: its cursor into the log and its per-key queues. */
+/**
+ * One consumer group: its cursor into the log, a queue per partition key, and the keys
+ * whose head is ready to deliver (not out, not delayed). Dispatch costs O(1) per delivery.
+ */
 class Group {
   cursor = 0;
   readonly keys = new Map<string, Entry[]>();
   readonly members: Member[] = [];
+  private readonly ready: string[] = [];
+  private readyHead = 0;
   private nextMember = 0;
   /** Deliveries out to members, so closing a member can hand its work back to the group. */
   private readonly outstanding = new Map<symbol, { member: Member; release: () => void }>();
-  private timer: NodeJS.Timeout | undefined;
+  private dispatching = false;
 
   constructor(
     readonly name: string,
@@ -58,35 +63,51 @@ class Group {
     private readonly broker: InMemoryBroker,
   ) {}
 
-  /** Hand every available key head to a member with a free slot. */
+  /** Hand ready key heads to members with a free slot. */
   dispatch(): void {
-    const log = this.broker.log;
-    for (; this.cursor < log.length; this.cursor++) {
-      const event = log[this.cursor]!;
-      if (!this.matches(event.type)) continue;
-      const queue = this.keys.get(event.partitionkey) ?? [];
-      queue.push({ event, deliveries: 0, notBefore: 0, out: undefined });
-      this.keys.set(event.partitionkey, queue);
-    }
-    const now = Date.now();
-    let earliest = Infinity;
-    for (const [key, queue] of this.keys) {
-      const head = queue[0]!;
-      if (head.out) continue;
-      if (head.notBefore > now) {
-        earliest = Math.min(earliest, head.notBefore);
-        continue;
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      const log = this.broker.log;
+      for (; this.cursor < log.length; this.cursor++) {
+        const event = log[this.cursor]!;
+        if (!this.matches(event.type)) continue;
+        const queue = this.keys.get(event.partitionkey);
+        const entry: Entry = { event, deliveries: 0, notBefore: 0, out: undefined };
+        if (queue) queue.push(entry);
+        else {
+          this.keys.set(event.partitionkey, [entry]);
+          this.ready.push(event.partitionkey);
+        }
       }
-      const member = this.freeMember();
-      if (!member) break;
-      this.deliver(member, key, head);
+      while (this.readyHead < this.ready.length) {
+        const member = this.freeMember();
+        if (!member) break;
+        const key = this.ready[this.readyHead++]!;
+        this.deliver(member, key, this.keys.get(key)![0]!);
+      }
+      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+        this.ready.splice(0, this.readyHead);
+        this.readyHead = 0;
+      }
+    } finally {
+      this.dispatching = false;
     }
-    if (earliest !== Infinity && !this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.dispatch();
-      }, earliest - now);
+  }
+
+  /** The key's head is settled: make the key ready now, or when its delay ends. */
+  private requeue(key: string, notBefore: number): void {
+    const delay = notBefore - Date.now();
+    if (delay <= 0) {
+      this.ready.push(key);
+      return;
     }
+    // The delay outlives the members: a member joining later still gets the event on time.
+    // Unref'd, so a pending redelivery never keeps a process alive.
+    setTimeout(() => {
+      this.ready.push(key);
+      this.dispatch();
+    }, delay).unref();
   }
 
   private freeMember(): Member | undefined {
@@ -113,8 +134,10 @@ class Group {
         const queue = this.keys.get(key)!;
         queue.shift();
         if (queue.length === 0) this.keys.delete(key);
+        else this.requeue(key, 0);
       } else {
         entry.notBefore = Date.now() + delayMs;
+        this.requeue(key, entry.notBefore);
       }
       queueMicrotask(() => this.dispatch());
     };
@@ -147,11 +170,6 @@ class Group {
     for (const out of [...this.outstanding.values()]) {
       if (out.member === member) out.release();
     }
-  }
-
-  stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
   }
 }
 
@@ -220,6 +238,10 @@ export class InMemoryTransport implements Transport {
     assertGroupName(group);
     if (typeof handler !== 'function')
       throw new InvalidArgumentError('subscribe needs a handler function');
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError('subscribe needs options with topics');
+    // Validated here too: joining an existing group does not compile the topics again.
+    compileTopics(options.topics);
     const { concurrency } = resolveSubscribeLimits(options);
     const state = this.broker.group(group, options.topics);
     const member: Member = { handler, concurrency, running: 0, closed: false, inflight: new Set() };
@@ -234,7 +256,6 @@ export class InMemoryTransport implements Transport {
         await drain(member.inflight, drainTimeoutMs);
         state.abandon(member);
         state.members.splice(state.members.indexOf(member), 1);
-        if (state.members.length === 0) state.stop();
         this.subscriptions.delete(subscription);
         state.dispatch();
       },
