@@ -3,3 +3,4 @@ export { migrate, migrations, type Migration } from './migrations/index.js';
 export * from './sqlite-database.js';
 export * from './sqlite-dead-letter-store.js';
 export * from './sqlite-processed-events.js';
+export { makeDirectories } from './make-directories.js';

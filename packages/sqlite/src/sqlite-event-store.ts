@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -41,6 +40,7 @@ import {
   type Subscription,
 } from '@eventfabric/core';
 import { AppendSignal } from './append-signal.js';
+import { makeDirectories } from './make-directories.js';
 import { migrate } from './migrations/index.js';
 import { prepareFindEventById } from './sql/find-event-by-id.js';
 import { prepareHeadPosition, preparePositionAt } from './sql/head-position.js';
@@ -402,7 +402,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
 
 function openDatabase(file: string): Database.Database {
   try {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') makeDirectories(dirname(file));
     return new Database(file);
   } catch (error) {
     throw new StoreUnavailableError(
