@@ -10,7 +10,12 @@ const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'docs', '.samples');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const files = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 let count = 0;
 for (const file of files) {
   const text = readFileSync(join(root, file), 'utf8');
@@ -23,7 +28,11 @@ for (const file of files) {
   }
 }
 try {
-  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.docs.json')], { stdio: 'inherit' });
+  execFileSync(
+    join(root, 'node_modules', '.bin', 'tsc'),
+    ['-p', join(root, 'tsconfig.docs.json')],
+    { stdio: 'inherit' },
+  );
   console.log(`${count} doc samples compile`);
 } catch {
   console.error('doc samples do not compile (see docs/.samples)');

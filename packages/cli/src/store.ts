@@ -9,7 +9,11 @@ import {
   type SchemaRegistry,
   type StoredEvent,
 } from '@eventfabric/core';
-import { createSqliteEventStore, type SqliteEventStore, makeDirectories } from '@eventfabric/sqlite';
+import {
+  createSqliteEventStore,
+  type SqliteEventStore,
+  makeDirectories,
+} from '@eventfabric/sqlite';
 import type { ResolvedConfig } from './config.js';
 
 /** Options for {@link openStore}. */

@@ -12,7 +12,7 @@ export type TransportFeature = keyof TransportFeatures;
 
 /** Options for {@link TransportSuite.test}. */
 export interface TransportTestOptions {
-  /** Features the test needs; it is skipped, naming the first missing one, without them. */
+  /** Features the test needs; without them it is skipped, naming the missing ones. */
   needs?: TransportFeature | readonly TransportFeature[];
   /** @defaultValue vitest's configured test timeout */
   timeoutMs?: number;
@@ -79,8 +79,10 @@ export function createTransportSuite(options: TransportConformanceOptions): Tran
       if (names.has(name)) throw new Error(`conformance test "${name}" is defined twice`);
       names.add(name);
       const needs = [testOptions.needs ?? []].flat();
-      const missing = needs.find((feature) => !features[feature]);
-      const reason = skipped.get(name) ?? (missing ? `transport lacks ${missing}` : undefined);
+      const missing = needs.filter((feature) => !features[feature]);
+      const reason =
+        skipped.get(name) ??
+        (missing.length > 0 ? `transport lacks ${missing.join(' and ')}` : undefined);
       if (reason === undefined) it(name, body, testOptions.timeoutMs);
       else it.skip(`${name} (skipped: ${reason})`, body);
     },
