@@ -52,4 +52,14 @@ describe('dead-letter middleware', () => {
     await deadLetter(store)(async () => undefined)(e, context(e, 1));
     expect(await store.count()).toBe(0);
   });
+
+  it('never dead-letters a handled event because its own bookkeeping failed', async () => {
+    const store = new InMemoryDeadLetterStore();
+    store.clearFailures = async () => Promise.reject(new Error('database is locked'));
+    const e = event('order-4');
+    await expect(deadLetter(store)(async () => undefined)(e, context(e, 2))).rejects.toThrow(
+      'database is locked',
+    );
+    expect(await store.count()).toBe(0);
+  });
 });

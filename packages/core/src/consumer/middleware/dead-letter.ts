@@ -45,8 +45,6 @@ export function deadLetter(store: DeadLetterStore, hooks: DeadLetterHooks = {}):
       const ctx = context as HandlingContext;
       try {
         await next(event, context);
-        // A success after failures: forget them (only then, to keep the happy path write-free).
-        if (ctx.attempt > 1) await store.clearFailures(ctx.handler, event.id);
       } catch (error) {
         const now = new Date();
         const note = await store.noteFailure(ctx.handler, event.id, now);
@@ -67,6 +65,10 @@ export function deadLetter(store: DeadLetterStore, hooks: DeadLetterHooks = {}):
         await store.clearFailures(ctx.handler, event.id);
         markOutcome(ctx, 'dead_lettered');
         hooks.onDeadLetter?.(entry, ctx);
+        return;
       }
+      // A success after failures: forget them (only then, to keep the happy path write-free).
+      // This is bookkeeping, outside the try: its failure must never count as the handler's.
+      if (ctx.attempt > 1) await store.clearFailures(ctx.handler, event.id);
     };
 }
