@@ -39,6 +39,12 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@eventfabric/core';
+import {
+  createAppendMany,
+  prepareAppendMany,
+  type AppendManyResult,
+  type PreparedStreamEvent,
+} from './append-many.js';
 import { AppendSignal } from './append-signal.js';
 import { makeDirectories } from './make-directories.js';
 import { migrate } from './migrations/index.js';
@@ -100,6 +106,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     prepared: PreparedEvent[],
     expected: AppendOptions['expectedVersion'],
   ) => AppendResult;
+  private readonly appendManyTransaction: (prepared: PreparedStreamEvent[]) => AppendManyResult;
   private closed = false;
   private schemas: EventSchemas | undefined;
 
@@ -160,6 +167,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     );
     this.appendTransaction = (streamId, prepared, expected) =>
       append.immediate(streamId, prepared, expected);
+    this.appendManyTransaction = createAppendMany(this.db, this.statements);
   }
 
   async appendToStream(
@@ -189,6 +197,40 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     }
     this.signal.notify();
     return result;
+  }
+
+  /**
+   * Append events each to its own stream (its `subject`), in the order given, in one
+   * transaction, with expected version `'any'`: what a transport's publish needs. Order per
+   * partition key holds because positions follow the order given. An event whose id is
+   * already stored with the same stream, type and data is not written again and keeps its
+   * first position; a different event under a stored id fails with DUPLICATE_EVENT_ID. Any
+   * failure writes nothing.
+   */
+  async appendMany(events: readonly unknown[]): Promise<AppendManyResult> {
+    this.assertOpen();
+    const prepared = prepareAppendMany(events, this.limits, {
+      schemas: this.schemas,
+      allowForeignTypes: this.options.allowForeignTypes,
+    });
+    if (prepared.length === 0) return { positions: [], duplicates: 0 };
+    let result: AppendManyResult;
+    try {
+      result = this.appendManyTransaction(prepared);
+    } catch (error) {
+      throw wrapSqliteError(error);
+    }
+    if (result.duplicates < prepared.length) this.signal.notify();
+    return result;
+  }
+
+  /**
+   * Call `wake` whenever events may have committed to this store's file, from this process or
+   * another (the same signal subscriptions use). Returns the function that stops the calls.
+   */
+  onAppend(wake: () => void): () => void {
+    this.assertOpen();
+    return this.signal.on(wake);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {

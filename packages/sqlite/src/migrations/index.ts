@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { migration001 } from './001-initial.js';
+import { migration002 } from './002-consumer-groups.js';
 import { migration003 } from './003-consumer-records.js';
 
 /** A numbered, immutable schema change. */
@@ -10,7 +11,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only. */
-export const migrations: readonly Migration[] = [migration001, migration003];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003];
 
 /**
  * Apply pending migrations. Runs under `BEGIN IMMEDIATE`, so several processes opening one
