@@ -7,7 +7,13 @@ import {
   type DeadLetterStore,
   type FailureNote,
 } from '@eventfabric/core';
-import { openTarget, type SqliteTarget } from './sqlite-database.js';
+import {
+  connectionLock,
+  openTarget,
+  releaseConnection,
+  type ConnectionLock,
+  type SqliteTarget,
+} from './sqlite-database.js';
 
 interface Row {
   id: string;
@@ -30,6 +36,7 @@ const COLUMNS =
 export class SqliteDeadLetterStore implements DeadLetterStore {
   private readonly db: Database.Database;
   private readonly owned: boolean;
+  private readonly lock: ConnectionLock;
   private readonly insert: Database.Statement;
   private readonly byId: Database.Statement<[string], Row>;
   private readonly noteStatement: Database.Statement<[string, string, string], FailureNote>;
@@ -37,6 +44,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
 
   constructor(target: SqliteTarget) {
     ({ db: this.db, owned: this.owned } = openTarget(target));
+    this.lock = connectionLock(this.db);
     this.insert = this.db.prepare(
       `INSERT INTO dead_letters (${COLUMNS}, event_id, event_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -51,34 +59,37 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
 
   async add(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): Promise<DeadLetter> {
     const d = stampDeadLetter(entry);
-    this.insert.run(
-      d.id,
-      d.handler,
-      d.group,
-      d.origin,
-      d.reason,
-      JSON.stringify(d.event),
-      JSON.stringify(d.error),
-      d.attempts,
-      d.firstFailedAt,
-      d.lastFailedAt,
-      d.deadLetteredAt,
-      d.event.id,
-      d.event.type,
+    await this.lock.run(() =>
+      this.insert.run(
+        d.id,
+        d.handler,
+        d.group,
+        d.origin,
+        d.reason,
+        JSON.stringify(d.event),
+        JSON.stringify(d.error),
+        d.attempts,
+        d.firstFailedAt,
+        d.lastFailedAt,
+        d.deadLetteredAt,
+        d.event.id,
+        d.event.type,
+      ),
     );
     return d;
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     const { where, params } = whereClause(filter);
-    const rows = this.db
-      .prepare<unknown[], Row>(`SELECT ${COLUMNS} FROM dead_letters ${where} ORDER BY id LIMIT ?`)
-      .all(...params, filter.limit ?? 1000);
+    const statement = this.db.prepare<unknown[], Row>(
+      `SELECT ${COLUMNS} FROM dead_letters ${where} ORDER BY id LIMIT ?`,
+    );
+    const rows = await this.lock.run(() => statement.all(...params, filter.limit ?? 1000));
     return rows.map(toDeadLetter);
   }
 
   async get(id: string): Promise<DeadLetter> {
-    const row = this.byId.get(id);
+    const row = await this.lock.run(() => this.byId.get(id));
     if (!row) throw new DeadLetterNotFoundError(id);
     return toDeadLetter(row);
   }
@@ -100,16 +111,16 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
   }
 
   async noteFailure(handler: string, eventId: string, at: Date): Promise<FailureNote> {
-    return this.noteStatement.get(handler, eventId, at.toISOString())!;
+    return (await this.lock.run(() => this.noteStatement.get(handler, eventId, at.toISOString())))!;
   }
 
   async clearFailures(handler: string, eventId: string): Promise<void> {
-    this.clear.run(handler, eventId);
+    await this.lock.run(() => this.clear.run(handler, eventId));
   }
 
   /** Close the connection if this store opened it. */
   close(): void {
-    if (this.owned) this.db.close();
+    if (this.owned) releaseConnection(this.db);
   }
 }
 

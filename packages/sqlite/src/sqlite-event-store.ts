@@ -47,6 +47,12 @@ import {
 } from './append-many.js';
 import { AppendSignal } from './append-signal.js';
 import { makeDirectories } from './make-directories.js';
+import {
+  acquireConnection,
+  connectionLock,
+  releaseConnection,
+  type ConnectionLock,
+} from './sqlite-database.js';
 import { migrate } from './migrations/index.js';
 import { prepareFindEventById } from './sql/find-event-by-id.js';
 import { prepareHeadPosition, preparePositionAt } from './sql/head-position.js';
@@ -108,6 +114,8 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
   ) => AppendResult;
   private readonly appendManyTransaction: (prepared: PreparedStreamEvent[]) => AppendManyResult;
   private closed = false;
+  /** Every use of the connection goes through it: see {@link ConnectionLock}. */
+  private readonly lock: ConnectionLock;
   private schemas: EventSchemas | undefined;
 
   constructor(private readonly options: SqliteEventStoreOptions) {
@@ -128,14 +136,12 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     this.snapshotEvery = positiveInteger(options.snapshotEvery, 100, 'snapshotEvery');
     const busyTimeout = positiveInteger(options.busyTimeoutMs, 5000, 'busyTimeoutMs');
     const file = options.path === ':memory:' ? options.path : resolve(options.path);
-    this.db = openDatabase(file);
+    this.db = openDatabase(file, { synchronous, busyTimeoutMs: busyTimeout });
+    this.lock = connectionLock(this.db);
     try {
-      this.db.pragma(`busy_timeout = ${busyTimeout}`);
-      if (file !== ':memory:') this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${synchronous}`);
       migrate(this.db);
     } catch (error) {
-      this.db.close();
+      releaseConnection(this.db);
       throw new StoreUnavailableError(
         `cannot initialise ${file}: ${(error as Error).message}`,
         { path: file },
@@ -183,19 +189,20 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
       schemas: this.schemas,
       allowForeignTypes: this.options.allowForeignTypes,
     });
-    let result: AppendResult;
-    try {
-      result = this.appendTransaction(streamId, prepared, expected);
-    } catch (error) {
-      // A client retrying after a timeout resends stored ids: answer with the original
-      // result instead of a version conflict or a unique-constraint failure.
-      if (error instanceof WrongExpectedVersionError || isUniqueEventIdViolation(error)) {
-        const earlier = this.findEarlierAppend(streamId, prepared);
-        if (earlier) return earlier;
+    const result = await this.lock.run(() => {
+      try {
+        return this.appendTransaction(streamId, prepared, expected);
+      } catch (error) {
+        // A client retrying after a timeout resends stored ids: answer with the original
+        // result instead of a version conflict or a unique-constraint failure.
+        if (error instanceof WrongExpectedVersionError || isUniqueEventIdViolation(error)) {
+          const earlier = this.findEarlierAppend(streamId, prepared);
+          if (earlier) return earlier;
+        }
+        throw wrapSqliteError(error);
       }
-      throw wrapSqliteError(error);
-    }
-    this.signal.notify();
+    });
+    if (!result.deduplicated) this.signal.notify();
     return result;
   }
 
@@ -214,12 +221,13 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
       allowForeignTypes: this.options.allowForeignTypes,
     });
     if (prepared.length === 0) return { positions: [], duplicates: 0 };
-    let result: AppendManyResult;
-    try {
-      result = this.appendManyTransaction(prepared);
-    } catch (error) {
-      throw wrapSqliteError(error);
-    }
+    const result = await this.lock.run(() => {
+      try {
+        return this.appendManyTransaction(prepared);
+      } catch (error) {
+        throw wrapSqliteError(error);
+      }
+    });
     if (result.duplicates < prepared.length) this.signal.notify();
     return result;
   }
@@ -236,16 +244,18 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
     this.assertOpen();
     assertStreamId(streamId);
-    const last = this.statements.streamVersion.get(streamId) ?? -1;
-    const window = readStreamWindow(options, last);
-    const statement =
-      window.direction === 'forwards' ? this.statements.forwards : this.statements.backwards;
-    const rows = statement.all({
-      streamId,
-      from: window.from,
-      to: window.to,
-      limit: Math.min(window.limit, Number.MAX_SAFE_INTEGER),
-      maxPosition: MAX_POSITION,
+    const rows = await this.lock.run(() => {
+      const last = this.statements.streamVersion.get(streamId) ?? -1;
+      const window = readStreamWindow(options, last);
+      const statement =
+        window.direction === 'forwards' ? this.statements.forwards : this.statements.backwards;
+      return statement.all({
+        streamId,
+        from: window.from,
+        to: window.to,
+        limit: Math.min(window.limit, Number.MAX_SAFE_INTEGER),
+        maxPosition: MAX_POSITION,
+      });
     });
     return this.present(rows, options.raw);
   }
@@ -255,7 +265,8 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
     const limit = parseLimit(options.limit, 1000);
     assertAllFilter(options);
-    return this.present(this.readAllQuery.run(after, limit, options), options.raw);
+    const rows = await this.lock.run(() => this.readAllQuery.run(after, limit, options));
+    return this.present(rows, options.raw);
   }
 
   async readByCorrelation(
@@ -268,10 +279,10 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     }
     const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
     const limit = parseLimit(options.limit, 1000);
-    return this.present(
+    const rows = await this.lock.run(() =>
       this.statements.byCorrelation.all(correlationId, after, limit),
-      options.raw,
     );
+    return this.present(rows, options.raw);
   }
 
   async streamExists(streamId: string): Promise<boolean> {
@@ -281,12 +292,12 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
   async streamVersion(streamId: string): Promise<number> {
     this.assertOpen();
     assertStreamId(streamId);
-    return this.statements.streamVersion.get(streamId) ?? -1;
+    return (await this.lock.run(() => this.statements.streamVersion.get(streamId))) ?? -1;
   }
 
   async headPosition(): Promise<string> {
     this.assertOpen();
-    return (this.statements.head.get() ?? 0n).toString();
+    return ((await this.lock.run(() => this.statements.head.get())) ?? 0n).toString();
   }
 
   async aggregateStream<S>(
@@ -318,12 +329,12 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
 
   async loadSchemas(): Promise<StoredSchemaRecord[]> {
     this.assertOpen();
-    return this.schemaQueries.all();
+    return this.lock.run(() => this.schemaQueries.all());
   }
 
   async saveSchema(record: StoredSchemaRecord): Promise<void> {
     this.assertOpen();
-    this.schemaQueries.save(record);
+    await this.lock.run(() => this.schemaQueries.save(record));
   }
 
   /**
@@ -339,7 +350,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     this.signal.close();
-    this.db.close();
+    releaseConnection(this.db);
   }
 
   /** Runs inside `BEGIN IMMEDIATE`: check the version, then insert every row. */
@@ -407,8 +418,8 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
   }
 
   private readonly aggregateSource: AggregateSource = {
-    readStreamFrom: async (streamId, fromVersion, maxPosition) =>
-      this.present(
+    readStreamFrom: async (streamId, fromVersion, maxPosition) => {
+      const rows = await this.lock.run(() =>
         this.statements.forwards.all({
           streamId,
           from: fromVersion,
@@ -416,12 +427,14 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
           limit: Number.MAX_SAFE_INTEGER,
           maxPosition: maxPosition ?? MAX_POSITION,
         }),
-        false,
-      ),
+      );
+      return this.present(rows, false);
+    },
     loadSnapshot: async (streamId, name, maxPosition) =>
-      this.snapshotQueries.get(streamId, name, maxPosition),
-    saveSnapshot: async (snapshot) => this.snapshotQueries.put(snapshot),
-    positionAt: async (time) => this.statements.positionAt.get(time.getTime()) ?? 0n,
+      this.lock.run(() => this.snapshotQueries.get(streamId, name, maxPosition)),
+    saveSnapshot: async (snapshot) => this.lock.run(() => this.snapshotQueries.put(snapshot)),
+    positionAt: async (time) =>
+      (await this.lock.run(() => this.statements.positionAt.get(time.getTime()))) ?? 0n,
   };
 
   private present(rows: EventRow[], raw: boolean | undefined): StoredEvent[] {
@@ -442,10 +455,13 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   return new SqliteEventStore(options);
 }
 
-function openDatabase(file: string): Database.Database {
+function openDatabase(
+  file: string,
+  settings: { synchronous: 'FULL' | 'NORMAL'; busyTimeoutMs: number },
+): Database.Database {
   try {
     if (file !== ':memory:') makeDirectories(dirname(file));
-    return new Database(file);
+    return acquireConnection(file, settings);
   } catch (error) {
     throw new StoreUnavailableError(
       `cannot open ${file}: ${(error as Error).message}`,

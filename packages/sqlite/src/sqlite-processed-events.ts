@@ -1,22 +1,33 @@
 import type Database from 'better-sqlite3';
 import type { IdempotencyKeyStore, ProcessedEvents } from '@eventfabric/core';
-import { ConnectionLock, openTarget, type SqliteTarget } from './sqlite-database.js';
+import {
+  connectionLock,
+  openTarget,
+  releaseConnection,
+  type ConnectionLock,
+  type SqliteTarget,
+} from './sqlite-database.js';
 
 /**
  * The idempotency record in SQLite. A transactional handling runs inside `BEGIN IMMEDIATE`
  * on this connection, with the connection passed to the handler as `context.tx`: the
  * handler's writes through it and the (handler, event id) record commit together, or
- * roll back together. While it runs, the connection belongs to that handling alone.
+ * roll back together. While it runs, the connection belongs to that handling alone: every
+ * other user of the connection waits its turn ({@link ConnectionLock}), and follow-up
+ * events the handler appends or publishes through a store on this connection join the
+ * transaction. Build it from the store (`new SqliteProcessedEvents(store)`) or from the
+ * store's path, so they share the connection.
  */
 export class SqliteProcessedEvents implements ProcessedEvents {
   readonly db: Database.Database;
   private readonly owned: boolean;
-  private readonly lock = new ConnectionLock();
+  private readonly lock: ConnectionLock;
   private readonly exists: Database.Statement<[string, string], number>;
   private readonly record: Database.Statement;
 
   constructor(target: SqliteTarget) {
     ({ db: this.db, owned: this.owned } = openTarget(target));
+    this.lock = connectionLock(this.db);
     this.exists = this.db
       .prepare<[string, string], number>(
         'SELECT 1 FROM processed_events WHERE handler = ? AND event_id = ?',
@@ -28,7 +39,7 @@ export class SqliteProcessedEvents implements ProcessedEvents {
   }
 
   async has(handler: string, eventId: string): Promise<boolean> {
-    return this.exists.get(handler, eventId) !== undefined;
+    return (await this.lock.run(() => this.exists.get(handler, eventId))) !== undefined;
   }
 
   async once(
@@ -38,11 +49,14 @@ export class SqliteProcessedEvents implements ProcessedEvents {
     options: { transactional?: boolean } = {},
   ): Promise<boolean> {
     if (!options.transactional) {
-      if (this.exists.get(handler, eventId) !== undefined) return false;
+      if ((await this.lock.run(() => this.exists.get(handler, eventId))) !== undefined)
+        return false;
       await effect(undefined);
-      return this.record.run(handler, eventId, Date.now()).changes === 1;
+      return (
+        (await this.lock.run(() => this.record.run(handler, eventId, Date.now()))).changes === 1
+      );
     }
-    return this.lock.run(async () => {
+    return this.lock.hold(async () => {
       this.db.exec('BEGIN IMMEDIATE');
       try {
         if (this.exists.get(handler, eventId) !== undefined) {
@@ -61,7 +75,7 @@ export class SqliteProcessedEvents implements ProcessedEvents {
   }
 
   close(): void {
-    if (this.owned) this.db.close();
+    if (this.owned) releaseConnection(this.db);
   }
 }
 
@@ -69,12 +83,14 @@ export class SqliteProcessedEvents implements ProcessedEvents {
 export class SqliteIdempotencyKeyStore implements IdempotencyKeyStore {
   private readonly db: Database.Database;
   private readonly owned: boolean;
+  private readonly lock: ConnectionLock;
   private readonly get: Database.Statement<[string, number], number>;
   private readonly upsert: Database.Statement;
   private readonly purge: Database.Statement;
 
   constructor(target: SqliteTarget) {
     ({ db: this.db, owned: this.owned } = openTarget(target));
+    this.lock = connectionLock(this.db);
     this.get = this.db
       .prepare<[string, number], number>(
         'SELECT 1 FROM idempotency_keys WHERE key = ? AND expires_at > ?',
@@ -87,17 +103,19 @@ export class SqliteIdempotencyKeyStore implements IdempotencyKeyStore {
   }
 
   async has(key: string): Promise<boolean> {
-    return this.get.get(key, Date.now()) !== undefined;
+    return (await this.lock.run(() => this.get.get(key, Date.now()))) !== undefined;
   }
 
   async put(key: string, ttlMs: number): Promise<void> {
     const now = Date.now();
-    this.upsert.run(key, now + ttlMs);
-    // Expired keys are swept as new ones arrive, so the table stays the size of the window.
-    if (Math.random() < 0.01) this.purge.run(now);
+    await this.lock.run(() => {
+      this.upsert.run(key, now + ttlMs);
+      // Expired keys are swept as new ones arrive, so the table stays the size of the window.
+      if (Math.random() < 0.01) this.purge.run(now);
+    });
   }
 
   close(): void {
-    if (this.owned) this.db.close();
+    if (this.owned) releaseConnection(this.db);
   }
 }
