@@ -1,29 +1,41 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { InvalidConfigError } from '@eventfabric/core';
+import { statSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
+import { InvalidConfigError, type EventHandler } from '@eventfabric/core';
+import {
+  findConfigFile,
+  loadConfigFile,
+  readJsonConfig,
+  type LoadedConfigFile,
+} from './config-file.js';
+import { isServiceName } from './handlers.js';
+
+export {
+  CONFIG_FILE_NAME,
+  CONFIG_FILE_NAMES,
+  findConfigFile,
+  loadConfigFile,
+  readConfigFile,
+  type ConfigFile,
+  type LoadConfigFileOptions,
+  type LoadedConfigFile,
+} from './config-file.js';
 
 /** The store every command uses when nothing else names one. */
 export const DEFAULT_STORE_URL = 'sqlite:.eventfabric/eventfabric.db';
-/** The project config file, looked up in the working directory. */
-export const CONFIG_FILE_NAME = 'eventfabric.config.json';
 /** The schema directory loaded when it exists and nothing else names one. */
 export const DEFAULT_SCHEMAS_DIR = 'schemas';
+/** The service handlers run in (their groups are `<service>.<handler>`) when none is named. */
+export const DEFAULT_SERVICE = 'app';
 /** Environment variable naming the store. */
 export const STORE_ENV = 'EVENTFABRIC_STORE';
+/** Environment variable naming the service. */
+export const SERVICE_ENV = 'EVENTFABRIC_SERVICE';
 
 /** A parsed store URL. Only the embedded SQLite store exists in this build. */
 export type StoreLocation = { kind: 'sqlite'; path: string };
 
 /** Where a setting came from, for messages and `--json` diagnostics. */
 export type ConfigSource = 'flag' | 'env' | 'config-file' | 'default';
-
-/** The contents of `eventfabric.config.json`. */
-export interface ConfigFile {
-  /** A store URL, as for `--store`. */
-  store?: string;
-  /** The schema directory, relative to the config file's directory. */
-  schemas?: string;
-}
 
 /** What a command runs against, after flags, environment and config file are merged. */
 export interface ResolvedConfig {
@@ -32,14 +44,30 @@ export interface ResolvedConfig {
   storeSource: ConfigSource;
   /** Absolute schema directory to load, or undefined when there is none. */
   schemasDir: string | undefined;
+  service: string;
+  serviceSource: ConfigSource;
+  /** The config file's handlers; empty without one. */
+  handlers: readonly EventHandler[];
+  /** The absolute path of the config file used, if any. */
+  configFile: string | undefined;
 }
 
-/** Inputs to {@link resolveConfig}. */
+/** Inputs to {@link resolveConfig} and {@link loadConfig}. */
 export interface ResolveConfigOptions {
   /** `--store`, when given. */
   store?: string;
   /** `--schemas`, when given. */
   schemas?: string;
+  /** `--service`, when given. */
+  service?: string;
+  /** `--config`: the config file to load instead of looking in `cwd` ({@link loadConfig} only). */
+  config?: string;
+  /**
+   * The config file, already loaded by {@link loadConfigFile}; `null` for none.
+   * @defaultValue `eventfabric.config.json` read from `cwd` (a JavaScript config there is an
+   *   error: it can only be loaded asynchronously, by {@link loadConfig})
+   */
+  file?: LoadedConfigFile | null;
   /** @defaultValue `process.env` */
   env?: NodeJS.ProcessEnv;
   /** @defaultValue `process.cwd()` */
@@ -47,38 +75,49 @@ export interface ResolveConfigOptions {
 }
 
 /**
- * Merge configuration, first match wins: `--store` flag, then `EVENTFABRIC_STORE`, then
- * `eventfabric.config.json` in `cwd`, then {@link DEFAULT_STORE_URL}. The schema directory
- * comes from `--schemas`, then the config file, then `./schemas` when that exists.
+ * Merge configuration, first match wins: flag, then environment, then the config file, then
+ * the default. The store: `--store`, `EVENTFABRIC_STORE`, the file's `store`,
+ * {@link DEFAULT_STORE_URL}. The service: `--service`, `EVENTFABRIC_SERVICE`, the file's
+ * `service`, {@link DEFAULT_SERVICE}. The schema directory: `--schemas`, the file's
+ * `schemas`, then `./schemas` when that exists.
  *
- * @throws InvalidConfigError for an unknown store URL, a malformed config file, or a named
- *   schema directory that does not exist
+ * @throws InvalidConfigError for an unknown store URL, a malformed config file, a bad
+ *   service name, or a named schema directory that does not exist
  */
 export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const file = readConfigFile(cwd);
+  const file = options.file === undefined ? readJsonConfigOnly(cwd) : (options.file ?? undefined);
+  const fileDir = file === undefined ? cwd : dirname(file.path);
 
-  let storeUrl = DEFAULT_STORE_URL;
-  let storeSource: ConfigSource = 'default';
-  const fromEnv = env[STORE_ENV];
-  if (options.store !== undefined) {
-    storeUrl = options.store;
-    storeSource = 'flag';
-  } else if (fromEnv !== undefined && fromEnv !== '') {
-    storeUrl = fromEnv;
-    storeSource = 'env';
-  } else if (file?.store !== undefined) {
-    storeUrl = file.store;
-    storeSource = 'config-file';
+  const store = pick(options.store, env[STORE_ENV], file?.config.store, DEFAULT_STORE_URL);
+  const service = pick(options.service, env[SERVICE_ENV], file?.config.service, DEFAULT_SERVICE);
+  if (!isServiceName(service.value)) {
+    throw new InvalidConfigError(
+      `service "${service.value}" must be lower-case: a letter, then letters, digits, _ or -`,
+      { service: service.value, source: service.source },
+    );
   }
-
   return {
-    storeUrl,
-    store: parseStoreUrl(storeUrl, cwd, storeSource),
-    storeSource,
-    schemasDir: resolveSchemasDir(options.schemas, file?.schemas, cwd),
+    storeUrl: store.value,
+    store: parseStoreUrl(store.value, store.source === 'config-file' ? fileDir : cwd, store.source),
+    storeSource: store.source,
+    schemasDir: resolveSchemasDir(options.schemas, file?.config.schemas, cwd, fileDir),
+    service: service.value,
+    serviceSource: service.source,
+    handlers: file?.config.handlers ?? [],
+    configFile: file?.path,
   };
+}
+
+/**
+ * {@link resolveConfig} after loading the config file: `options.config`, or the one in
+ * `cwd` (`eventfabric.config.mjs`, `.js` or `.json`).
+ * @throws InvalidConfigError as {@link resolveConfig} and {@link loadConfigFile} do
+ */
+export async function loadConfig(options: ResolveConfigOptions = {}): Promise<ResolvedConfig> {
+  const file = await loadConfigFile({ path: options.config, cwd: options.cwd });
+  return resolveConfig({ ...options, file: file ?? null });
 }
 
 /**
@@ -114,52 +153,44 @@ export function parseStoreUrl(
   );
 }
 
-/** Read `eventfabric.config.json` from `cwd`, or undefined when there is none. */
-export function readConfigFile(cwd: string = process.cwd()): ConfigFile | undefined {
-  const path = resolve(cwd, CONFIG_FILE_NAME);
-  if (!existsSync(path)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
+/** The synchronous default of {@link resolveConfig}: a JSON config only. */
+function readJsonConfigOnly(cwd: string): LoadedConfigFile | undefined {
+  const path = findConfigFile(cwd);
+  if (path === undefined) return undefined;
+  if (extname(path) !== '.json') {
     throw new InvalidConfigError(
-      `${CONFIG_FILE_NAME} is not valid JSON: ${(error as Error).message}`,
+      `${basename(path)} is a JavaScript config: load it with loadConfig() or loadConfigFile()`,
       { file: path },
-      { cause: error },
     );
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new InvalidConfigError(`${CONFIG_FILE_NAME} must hold a JSON object`, { file: path });
-  }
-  const config = parsed as Record<string, unknown>;
-  for (const [key, value] of Object.entries(config)) {
-    if (key !== 'store' && key !== 'schemas') {
-      throw new InvalidConfigError(
-        `${CONFIG_FILE_NAME}: unknown field "${key}" (known: store, schemas)`,
-        { file: path, field: key },
-      );
-    }
-    if (typeof value !== 'string' || value === '') {
-      throw new InvalidConfigError(`${CONFIG_FILE_NAME}: "${key}" must be a non-empty string`, {
-        file: path,
-        field: key,
-      });
-    }
-  }
-  return config as ConfigFile;
+  return { path, config: readJsonConfig(path, basename(path)) };
+}
+
+/** The first value that is set, and where it came from. An empty variable counts as unset. */
+function pick(
+  flag: string | undefined,
+  env: string | undefined,
+  file: string | undefined,
+  fallback: string,
+): { value: string; source: ConfigSource } {
+  if (flag !== undefined) return { value: flag, source: 'flag' };
+  if (env !== undefined && env !== '') return { value: env, source: 'env' };
+  if (file !== undefined) return { value: file, source: 'config-file' };
+  return { value: fallback, source: 'default' };
 }
 
 function resolveSchemasDir(
   flag: string | undefined,
   fromFile: string | undefined,
   cwd: string,
+  fileDir: string,
 ): string | undefined {
-  const named = flag ?? fromFile;
-  if (named === undefined) {
+  if (flag === undefined && fromFile === undefined) {
     const fallback = resolve(cwd, DEFAULT_SCHEMAS_DIR);
     return isDirectory(fallback) ? fallback : undefined;
   }
-  const dir = resolve(cwd, named);
+  const named = (flag ?? fromFile)!;
+  const dir = flag === undefined ? resolve(fileDir, named) : resolve(cwd, named);
   if (!isDirectory(dir)) {
     throw new InvalidConfigError(`schema directory ${named} does not exist`, {
       schemas: named,

@@ -2,9 +2,11 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerAppendCommand } from './commands/append.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerDlqCommand } from './commands/dlq.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerReadCommand } from './commands/read.js';
+import { registerReplayCommand } from './commands/replay.js';
 import { registerSchemaCommand } from './commands/schema.js';
 import { registerTailCommand } from './commands/tail.js';
 import { createContext, type ActionRunner } from './context.js';
@@ -23,7 +25,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     (action) =>
     async (...args) => {
       const command = args[args.length - 1] as Command;
-      const code = await action(createContext(io, command), command);
+      const code = await action(await createContext(io, command), command);
       exitCode = code ?? ExitCode.ok;
     };
   const program = buildProgram(io, run);
@@ -39,17 +41,26 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 /** The commander program, with every command registered. Parsing errors throw. */
 export function buildProgram(io: CliIo, run: ActionRunner): Command {
   const program = new Command('eventfabric')
-    .description('EventFabric: append, read, follow and validate CloudEvents in an event store.')
+    .description(
+      'EventFabric: append, read, follow and validate CloudEvents in an event store; ' +
+        'redrive dead letters and replay handlers.',
+    )
     .version(version, '-V, --version', 'print the version')
     .option('--store <url>', 'store URL: sqlite:<path> or sqlite::memory: (env EVENTFABRIC_STORE)')
     .option('--schemas <dir>', 'schema directory to load (default ./schemas when it exists)')
+    .option(
+      '--config <file>',
+      'config file: .mjs, .js or .json (default: eventfabric.config.mjs, .js or .json here)',
+    )
     .option('--json', 'machine-readable output (errors as JSON on stderr)')
     .option('--allow-foreign-types', 'admit event types outside <context>.<entity>.<verb>.v<N>')
     .addHelpText(
       'after',
       `
-Configuration (first match wins): --store, EVENTFABRIC_STORE, eventfabric.config.json in the
-working directory, then sqlite:.eventfabric/eventfabric.db.
+Configuration (first match wins): --store, EVENTFABRIC_STORE, the config file (--config, or
+eventfabric.config.mjs, .js or .json in the working directory), then
+sqlite:.eventfabric/eventfabric.db. Handlers for dlq retry and replay come from a JavaScript
+config file's default export: export default { store, schemas, service, handlers }.
 Exit codes: 0 ok, 1 failure, 2 usage error.
 
 Example:
@@ -63,6 +74,8 @@ Example:
   registerTailCommand(program, run);
   registerPublishCommand(program, run);
   registerSchemaCommand(program, run);
+  registerDlqCommand(program, run);
+  registerReplayCommand(program, run);
   registerDemoCommand(program, run);
 
   for (const command of allCommands(program)) configureCommand(command, io);

@@ -48,7 +48,7 @@ export interface OpenedStore {
  * @throws StoreUnavailableError, InvalidSchemaError, IncompatibleSchemaError
  */
 export async function openStore(
-  config: ResolvedConfig,
+  config: Pick<ResolvedConfig, 'storeUrl' | 'store' | 'storeSource' | 'schemasDir'>,
   options: OpenStoreOptions = {},
 ): Promise<OpenedStore> {
   const allowForeignTypes = options.allowForeignTypes ?? false;

@@ -134,8 +134,9 @@ function whereClause(filter: DeadLetterFilter): { where: string; params: unknown
     params.push(value);
   }
   if (filter.ids !== undefined) {
-    clauses.push(`id IN (${filter.ids.map(() => '?').join(', ') || 'NULL'})`);
-    params.push(...filter.ids);
+    // One JSON parameter, however many ids: SQLite caps the number of placeholders.
+    clauses.push('id IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(filter.ids));
   }
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }

@@ -7,7 +7,7 @@ import {
   CONFIG_FILE_NAME,
   DEFAULT_SCHEMAS_DIR,
   DEFAULT_STORE_URL,
-  readConfigFile,
+  loadConfigFile,
   resolveConfig,
 } from '../config.js';
 import type { ActionRunner } from '../context.js';
@@ -82,8 +82,9 @@ export async function initProject(
   const show = (path: string) => relative(dir, path) || '.';
   makeDirectories(dir);
 
-  const existingConfig = readConfigFile(dir);
-  const schemasName = flags.schemas ?? existingConfig?.schemas ?? DEFAULT_SCHEMAS_DIR;
+  // Any config file counts (eventfabric.config.mjs too): a second one would be ambiguous.
+  const existingConfig = await loadConfigFile({ cwd: dir });
+  const schemasName = flags.schemas ?? existingConfig?.config.schemas ?? DEFAULT_SCHEMAS_DIR;
   const schemasDir = resolve(dir, schemasName);
   if (existsSync(schemasDir) && readdirSync(schemasDir).length > 0) {
     result.kept.push(`${show(schemasDir)}/`);
@@ -96,14 +97,14 @@ export async function initProject(
 
   const configPath = join(dir, CONFIG_FILE_NAME);
   if (existingConfig) {
-    result.kept.push(CONFIG_FILE_NAME);
+    result.kept.push(show(existingConfig.path));
   } else {
     const config = { store: flags.store ?? DEFAULT_STORE_URL, schemas: schemasName };
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { flag: 'wx' });
     result.created.push(CONFIG_FILE_NAME);
   }
 
-  const { store } = resolveConfig({ store: flags.store, cwd: dir });
+  const { store } = resolveConfig({ store: flags.store, cwd: dir, file: existingConfig });
   if (store.path !== ':memory:') {
     const existed = existsSync(store.path);
     // Opening the store creates its file and applies every migration.

@@ -180,7 +180,14 @@ export class Consumer {
     const blocked = new Set<string>();
     for (const entry of await this.deadLetters.list({ ...filter, limit: 100_000 })) {
       const r = this.registered.find((x) => x.handler.name === entry.handler);
-      if (!r) continue;
+      if (!r) {
+        result.failed.push({
+          id: entry.id,
+          code: 'INVALID_CONFIG',
+          message: `handler ${entry.handler} is not registered with this consumer`,
+        });
+        continue;
+      }
       const key = `${entry.handler}\u0000${entry.event.partitionkey}`;
       if (blocked.has(key)) {
         result.heldBack.push(entry.id);

@@ -84,7 +84,8 @@ export function matchesDeadLetter(entry: DeadLetter, filter: DeadLetterFilter): 
 
 /** New id and timestamp for a dead letter. */
 export function stampDeadLetter(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): DeadLetter {
-  return { id: uuidv7(), ...entry, deadLetteredAt: new Date().toISOString() };
+  // Fields of the input never override the new id and time (a copied dead letter carries both).
+  return { ...entry, id: uuidv7(), deadLetteredAt: new Date().toISOString() };
 }
 
 /** The reference {@link DeadLetterStore}, in memory. */

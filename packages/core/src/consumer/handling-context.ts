@@ -66,7 +66,12 @@ export class HandlingContext implements HandlerContext {
     options?: AppendOptions,
   ): Promise<AppendResult> {
     const store = this.services.store;
-    if (!store) throw new InvalidArgumentError('this consumer has no event store to append to');
+    if (!store) {
+      throw new InvalidArgumentError(
+        'no event store to append to here: the consumer was created without `store`, or this is a replay, which never re-appends follow-up events',
+        { handler: this.handler },
+      );
+    }
     return store.appendToStream(
       streamId,
       events.map((e) => this.createEvent({ ...e, subject: streamId })),

@@ -135,7 +135,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         {
           source: `/${service}`,
           transport,
-          store,
+          // A replay re-runs old handlings: their follow-up appends must not be written again.
+          store: undefined,
           validate: options.schemas ? (e) => options.schemas!.validate(e) : undefined,
         },
       );

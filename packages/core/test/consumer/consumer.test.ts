@@ -266,6 +266,19 @@ describe('Consumer', () => {
       heldBack: [id.get(3)],
     });
     expect(handled).toEqual(['b-1:2', 'b-1:4']);
+    // A dead letter of a handler this consumer does not run is reported, not passed over.
+    const stranger = await deadLetters.add({
+      ...(await deadLetters.get(id.get(1)!)),
+      handler: 'gone',
+    });
+    expect((await consumer.redrive({ ids: [stranger.id] })).failed).toEqual([
+      {
+        id: stranger.id,
+        code: 'INVALID_CONFIG',
+        message: 'handler gone is not registered with this consumer',
+      },
+    ]);
+    await deadLetters.remove([stranger.id]);
     expect((await deadLetters.list()).map((d) => d.id).sort()).toEqual(
       [id.get(1), id.get(3)].sort(),
     );

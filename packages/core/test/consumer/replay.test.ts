@@ -151,6 +151,35 @@ describe('replay', () => {
   });
 });
 
+describe('replay side effects', () => {
+  it('refuses follow-up appends and writes nothing to the store', async () => {
+    const store = createInMemoryEventStore();
+    const e = createEvent({
+      type: 'treasury.contribution.approved.v1',
+      source: '/t',
+      subject: 'c-1',
+      data: { member: 'a', cents: 1 },
+    });
+    await store.appendToStream('c-1', [e]);
+    const result = await replay({
+      store,
+      processed: new InMemoryProcessedEvents(),
+      handler: {
+        name: 'appender',
+        on: ['treasury.*'],
+        handle: async (_event, ctx) => {
+          await ctx.append('ledger-a', [
+            { type: 'treasury.ledger.credited.v1', subject: 'ledger-a', data: {} },
+          ]);
+        },
+      },
+    });
+    expect(result).toMatchObject({ handled: 0, failed: 1 });
+    expect(result.failures[0]).toMatchObject({ eventId: e.id, code: 'INVALID_ARGUMENT' });
+    expect(await store.headPosition()).toBe('1');
+  });
+});
+
 function sumOf(
   events: ReturnType<typeof createEvent<{ member: string; cents: number }>>[],
 ): number {
