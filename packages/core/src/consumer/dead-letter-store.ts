@@ -84,8 +84,9 @@ export function matchesDeadLetter(entry: DeadLetter, filter: DeadLetterFilter): 
 
 /** New id and timestamp for a dead letter. */
 export function stampDeadLetter(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): DeadLetter {
-  // Fields of the input never override the new id and time (a copied dead letter carries both).
-  return { ...entry, id: uuidv7(), deadLetteredAt: new Date().toISOString() };
+  // A copied dead letter carries an id and a time of its own: they never override the new ones.
+  const { id: _id, deadLetteredAt: _at, ...fields } = entry as DeadLetter;
+  return { id: uuidv7(), ...fields, deadLetteredAt: new Date().toISOString() };
 }
 
 /** The reference {@link DeadLetterStore}, in memory. */
