@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { Registry, type OpenMetricsContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ConsumerMetrics, markOutcome, metrics, type HandlingContext } from '../../src/index.js';
 import { ScheduledRetry } from '../../src/consumer/scheduled-retry.js';
@@ -58,7 +58,8 @@ describe('metrics middleware', () => {
   });
 
   it('attaches the trace id as an exemplar on an OpenMetrics registry', async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     const m = new ConsumerMetrics(registry);
     const e = {
       ...event('order-1'),
