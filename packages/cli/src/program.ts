@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerAppendCommand } from './commands/append.js';
+import { registerConsumeCommand } from './commands/consume.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommand } from './commands/dlq.js';
 import { registerInitCommand } from './commands/init.js';
@@ -76,6 +77,7 @@ Example:
   registerSchemaCommand(program, run);
   registerDlqCommand(program, run);
   registerReplayCommand(program, run);
+  registerConsumeCommand(program, run);
   registerDemoCommand(program, run);
 
   for (const command of allCommands(program)) configureCommand(command, io);
