@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  CatchUpSubscription,
+  SubscriptionSet,
   DEFAULT_STORE_LIMITS,
   DuplicateEventIdError,
   InvalidArgumentError,
@@ -102,7 +102,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
   private readonly limits: StoreLimits;
   private readonly snapshotEvery: number;
   private readonly signal: AppendSignal;
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new SubscriptionSet();
   private readonly statements;
   private readonly readAllQuery: ReadAllQuery;
   private readonly snapshotQueries: SnapshotQueries;
@@ -316,15 +316,10 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
 
   subscribe(options: SubscribeOptions): Subscription {
     this.assertOpen();
-    const subscription = new CatchUpSubscription(
+    return this.subscriptions.start(
       { readAll: (o) => this.readAll(o), onAppend: (wake) => this.signal.on(wake) },
       options,
     );
-    this.subscriptions.add(subscription);
-    void subscription.done
-      .catch(() => undefined)
-      .finally(() => this.subscriptions.delete(subscription));
-    return subscription;
   }
 
   async loadSchemas(): Promise<StoredSchemaRecord[]> {
@@ -348,7 +343,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.subscriptions.stopAll();
     this.signal.close();
     releaseConnection(this.db);
   }

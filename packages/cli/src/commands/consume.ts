@@ -10,6 +10,7 @@ import { collect } from '../arguments.js';
 import type { ActionRunner } from '../context.js';
 import { findHandler, parseServiceName, requireHandlers } from '../handlers.js';
 import { openStore } from '../store.js';
+import { untilSignal } from '../until-signal.js';
 
 interface ConsumeCommandOptions {
   handler?: string[];
@@ -72,21 +73,15 @@ Examples:
           processed: new SqliteProcessedEvents(opened.store),
           concurrency: options.concurrency,
         });
-        let finish: () => void = () => undefined;
-        const finished = new Promise<void>((resolve) => (finish = resolve));
-        const keepAlive = setInterval(() => undefined, 2 ** 30);
-        process.once('SIGINT', finish);
-        process.once('SIGTERM', finish);
+        const signal = untilSignal();
         try {
           await consumer.start();
           ctx.out.say(`consuming as ${consumer.groups.join(', ')}; SIGINT or SIGTERM stops`);
-          await finished;
+          await signal.finished;
           await consumer.stop({ deadlineMs: options.drainMs });
           ctx.out.say('stopped: in-flight handlings drained');
         } finally {
-          clearInterval(keepAlive);
-          process.off('SIGINT', finish);
-          process.off('SIGTERM', finish);
+          signal.dispose();
           await transport.close();
           await opened.close();
         }

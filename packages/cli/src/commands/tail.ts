@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { collect, parsePositionArgument, parsePositiveInteger } from '../arguments.js';
 import type { ActionRunner } from '../context.js';
 import { openStore } from '../store.js';
+import { untilSignal } from '../until-signal.js';
 
 interface TailCommandOptions {
   from: string;
@@ -47,12 +48,7 @@ Examples:
         const { stdout } = ctx.io;
         const limit = options.count ?? Infinity;
         let printed = 0;
-        let finish: () => void = () => undefined;
-        const finished = new Promise<void>((resolve) => (finish = resolve));
-        // The store's wake-ups do not hold the event loop open; this does, until we stop.
-        const keepAlive = setInterval(() => undefined, 2 ** 30);
-        process.once('SIGINT', finish);
-        process.once('SIGTERM', finish);
+        const { finished, finish, dispose } = untilSignal();
         try {
           const after =
             options.from === 'start'
@@ -78,9 +74,7 @@ Examples:
             await subscription.stop();
           }
         } finally {
-          clearInterval(keepAlive);
-          process.off('SIGINT', finish);
-          process.off('SIGTERM', finish);
+          dispose();
           await opened.close();
         }
       }),

@@ -100,3 +100,22 @@ export class CatchUpSubscription implements Subscription {
     }
   }
 }
+
+/**
+ * A store's running subscriptions: each is forgotten when it ends, and `stopAll` stops
+ * those still running (what `close()` must do).
+ */
+export class SubscriptionSet {
+  private readonly running = new Set<Subscription>();
+
+  start(source: CatchUpSource, options: SubscribeOptions): Subscription {
+    const subscription = new CatchUpSubscription(source, options);
+    this.running.add(subscription);
+    void subscription.done.catch(() => undefined).finally(() => this.running.delete(subscription));
+    return subscription;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running].map((s) => s.stop()));
+  }
+}

@@ -4,7 +4,7 @@ import type { StoredEvent } from '../envelope/index.js';
 import type { EventSchemas } from '../schema/event-schemas.js';
 import { aggregateStreamWithSnapshots, type AggregateSource } from './aggregate-stream.js';
 import { assertAllFilter, matchesAllFilter, parseLimit, parsePosition } from './all-filter.js';
-import { CatchUpSubscription } from './catch-up-subscription.js';
+import { SubscriptionSet } from './catch-up-subscription.js';
 import type {
   AggregateStreamOptions,
   AggregateStreamResult,
@@ -60,7 +60,7 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
   private readonly appended = new EventEmitter().setMaxListeners(0);
   private readonly limits: StoreLimits;
   private readonly snapshotEvery: number;
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new SubscriptionSet();
   private closed = false;
   private schemas: EventSchemas | undefined;
 
@@ -202,7 +202,7 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
 
   subscribe(options: SubscribeOptions): Subscription {
     this.assertOpen();
-    const subscription = new CatchUpSubscription(
+    return this.subscriptions.start(
       {
         readAll: (o) => this.readAll(o),
         onAppend: (wake) => {
@@ -212,11 +212,6 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
       },
       options,
     );
-    this.subscriptions.add(subscription);
-    void subscription.done
-      .catch(() => undefined)
-      .finally(() => this.subscriptions.delete(subscription));
-    return subscription;
   }
 
   async loadSchemas(): Promise<StoredSchemaRecord[]> {
@@ -241,7 +236,7 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.subscriptions.stopAll();
   }
 
   private readonly aggregateSource: AggregateSource = {
