@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-const conditions = ['@eventfabric/source', 'module', 'node', 'import', 'default'];
+const conditions = ['@eventfabric/source', 'module', 'node', 'development|production'];
 
 // Tests run against each package's TypeScript source through the `@eventfabric/source`
 // export condition, so one copy of every class exists in a test run (instanceof holds

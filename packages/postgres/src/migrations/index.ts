@@ -1,0 +1,57 @@
+import type { Pool } from 'pg';
+import { quoteIdentifier } from '../schema-name.js';
+import { migration001 } from './001-initial.js';
+
+/** A numbered, immutable schema change, rendered for one schema. */
+export interface Migration {
+  version: number;
+  name: string;
+  /** The SQL, given the quoted and the bare schema name. */
+  sql: (quotedSchema: string, schema: string) => string;
+}
+
+/** Every migration, in order. Append only. */
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: migration001 },
+];
+
+/**
+ * Create `schema` when missing and apply pending migrations, in one transaction under a
+ * transaction-scoped advisory lock, so several processes starting at once apply each
+ * migration exactly once.
+ * @returns the versions applied by this call
+ */
+export async function migrate(pool: Pool, schema: string): Promise<number[]> {
+  const s = quoteIdentifier(schema);
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      `eventfabric.migrate.${schema}`,
+    ]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.eventfabric_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = await client.query<{ version: number }>(
+      `SELECT version FROM ${s}.eventfabric_migrations`,
+    );
+    const versions = new Set(done.rows.map((r) => r.version));
+    for (const m of migrations) {
+      if (versions.has(m.version)) continue;
+      await client.query(m.sql(s, schema));
+      await client.query(
+        `INSERT INTO ${s}.eventfabric_migrations (version, name) VALUES ($1, $2)`,
+        [m.version, m.name],
+      );
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

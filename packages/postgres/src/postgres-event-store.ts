@@ -1,0 +1,416 @@
+import { DatabaseError, createPool, type ClientConfig, type Pool } from './driver.js';
+import {
+  CatchUpSubscription,
+  DuplicateEventIdError,
+  EventFabricError,
+  InvalidArgumentError,
+  StoreClosedError,
+  StoreUnavailableError,
+  WrongExpectedVersionError,
+  aggregateStreamWithSnapshots,
+  assertAllFilter,
+  assertExpectedVersion,
+  assertStreamId,
+  isSameEvent,
+  parseLimit,
+  parsePosition,
+  prepareAppend,
+  readStreamWindow,
+  streamCategory,
+  type AggregateSource,
+  type AggregateStreamOptions,
+  type AggregateStreamResult,
+  type AppendOptions,
+  type AppendResult,
+  type EventSchemas,
+  type EventStore,
+  type ExpectedVersion,
+  type PreparedEvent,
+  type ReadAllOptions,
+  type ReadByCorrelationOptions,
+  type ReadStreamOptions,
+  type SchemaStorage,
+  type StoredEvent,
+  type StoredSchemaRecord,
+  type SubscribeOptions,
+  type Subscription,
+} from '@eventfabric/core';
+import { migrate } from './migrations/index.js';
+import { PostgresNotifier } from './notifier.js';
+import {
+  redact,
+  resolvePostgresOptions,
+  type PostgresEventStoreOptions,
+  type ResolvedPostgresOptions,
+} from './postgres-options.js';
+import { quoteIdentifier } from './schema-name.js';
+import { appendEvents } from './sql/append-events.js';
+import { findEventsById } from './sql/find-events-by-id.js';
+import { headPosition, positionAt } from './sql/head-position.js';
+import { horizon, type HorizonResult } from './sql/horizon.js';
+import { readAll } from './sql/read-all.js';
+import { readByCorrelation } from './sql/read-by-correlation.js';
+import { readStream } from './sql/read-stream.js';
+import { toStoredEvent, type EventRow } from './sql/row.js';
+import { safePosition } from './sql/safe-position.js';
+import { loadSchemas, saveSchema } from './sql/schemas.js';
+import { loadSnapshot, saveSnapshot } from './sql/snapshots.js';
+import { streamVersion } from './sql/stream-version.js';
+
+/** Racing appends on one stream retry this often before giving up. */
+const MAX_APPEND_ATTEMPTS = 50;
+
+/**
+ * The PostgreSQL {@link EventStore}. Positions come from a sequence, so concurrent
+ * transactions commit them out of order; `$all` reads stop below the lowest position a
+ * still-running inserting transaction may commit (see docs/architecture.md, "PostgreSQL
+ * store: gap safety"), so a reader never skips a committed event nor sees one twice.
+ */
+export class PostgresEventStore implements EventStore, SchemaStorage {
+  /** The pool queries run on: the caller's, or the store's own. */
+  readonly pool: Pool;
+  /** The PostgreSQL schema holding the tables. */
+  readonly schema: string;
+  private readonly s: string;
+  private readonly notifier: PostgresNotifier;
+  private readonly subscriptions = new Set<Subscription>();
+  private schemas: EventSchemas | undefined;
+  private closed = false;
+
+  /** Use {@link createPostgresEventStore}: it validates options and applies migrations. */
+  constructor(
+    pool: Pool,
+    private readonly ownsPool: boolean,
+    private readonly options: ResolvedPostgresOptions,
+  ) {
+    this.pool = pool;
+    this.schema = options.schema;
+    this.s = quoteIdentifier(options.schema);
+    this.schemas = options.common.schemas;
+    this.notifier = new PostgresNotifier(
+      pool.options as ClientConfig,
+      `${options.schema}_events`,
+      options.safetyTickMs,
+    );
+  }
+
+  async appendToStream(
+    streamId: string,
+    events: readonly unknown[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    // `null` is not a form of 'any': only an omitted option defaults.
+    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
+    assertExpectedVersion(expected);
+    const prepared = prepareAppend(streamId, events, this.options.limits, {
+      schemas: this.schemas,
+      allowForeignTypes: this.options.common.allowForeignTypes,
+    });
+    return this.run(() => this.write(streamId, prepared, expected));
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    assertStreamId(streamId);
+    readStreamWindow(options, -1); // validate before any I/O
+    const rows = await this.run(async () => {
+      const last = await streamVersion(this.pool, this.s, streamId);
+      const window = readStreamWindow(options, last);
+      const forwards = window.direction === 'forwards';
+      const low = forwards ? window.from : window.to;
+      const high = forwards ? window.to : window.from;
+      if (low > high) return [];
+      return readStream(this.pool, this.s, {
+        streamId,
+        low,
+        high,
+        direction: window.direction,
+        limit: Math.min(window.limit, Number.MAX_SAFE_INTEGER),
+      });
+    });
+    return this.present(rows, options.raw);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
+    const limit = parseLimit(options.limit, 1000);
+    assertAllFilter(options);
+    const rows = await this.run(async () => {
+      const upTo = await safePosition(this.pool, this.s);
+      if (upTo <= after) return [];
+      return readAll(this.pool, this.s, after, upTo, limit, options);
+    });
+    return this.present(rows, options.raw);
+  }
+
+  async readByCorrelation(
+    correlationId: string,
+    options: ReadByCorrelationOptions = {},
+  ): Promise<StoredEvent[]> {
+    this.assertOpen();
+    if (typeof correlationId !== 'string' || correlationId === '') {
+      throw new InvalidArgumentError('correlation id must be a non-empty string');
+    }
+    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
+    const limit = parseLimit(options.limit, 1000);
+    const rows = await this.run(async () => {
+      const upTo = await safePosition(this.pool, this.s);
+      return readByCorrelation(this.pool, this.s, correlationId, after, upTo, limit);
+    });
+    return this.present(rows, options.raw);
+  }
+
+  async streamExists(streamId: string): Promise<boolean> {
+    return (await this.streamVersion(streamId)) >= 0;
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    this.assertOpen();
+    assertStreamId(streamId);
+    return this.run(() => streamVersion(this.pool, this.s, streamId));
+  }
+
+  /** The last position a `$all` reader can see now: never past a running writer's. */
+  async headPosition(): Promise<string> {
+    this.assertOpen();
+    return this.run(async () => {
+      const upTo = await safePosition(this.pool, this.s);
+      return (await headPosition(this.pool, this.s, upTo)).toString();
+    });
+  }
+
+  async aggregateStream<S>(
+    streamId: string,
+    options: AggregateStreamOptions<S>,
+  ): Promise<AggregateStreamResult<S>> {
+    this.assertOpen();
+    assertStreamId(streamId);
+    return aggregateStreamWithSnapshots(
+      this.aggregateSource,
+      streamId,
+      options,
+      this.options.snapshotEvery,
+    );
+  }
+
+  subscribe(options: SubscribeOptions): Subscription {
+    this.assertOpen();
+    const subscription = new CatchUpSubscription(
+      { readAll: (o) => this.readAll(o), onAppend: (wake) => this.notifier.on(wake) },
+      options,
+    );
+    this.subscriptions.add(subscription);
+    void subscription.done
+      .catch(() => undefined)
+      .finally(() => this.subscriptions.delete(subscription));
+    return subscription;
+  }
+
+  /**
+   * The sessions whose open transactions hold `$all` readers back, oldest hold first: what
+   * `eventfabric doctor` reports. Empty when readers see every committed event.
+   */
+  async horizon(): Promise<HorizonResult> {
+    this.assertOpen();
+    return this.run(() => horizon(this.pool, this.schema));
+  }
+
+  async loadSchemas(): Promise<StoredSchemaRecord[]> {
+    this.assertOpen();
+    return this.run(() => loadSchemas(this.pool, this.s));
+  }
+
+  async saveSchema(record: StoredSchemaRecord): Promise<void> {
+    this.assertOpen();
+    await this.run(() => saveSchema(this.pool, this.s, record));
+  }
+
+  /** Validate appends and upcast reads with these schemas from now on. */
+  useSchemas(schemas: EventSchemas | undefined): void {
+    this.schemas = schemas;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    this.notifier.close();
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  /** One statement per attempt; a lost race on a stream version retries. */
+  private async write(
+    streamId: string,
+    prepared: PreparedEvent[],
+    expected: ExpectedVersion,
+  ): Promise<AppendResult> {
+    const category = streamCategory(streamId);
+    for (let attempt = 1; ; attempt++) {
+      let rows;
+      try {
+        rows = await appendEvents(this.pool, this.s, streamId, category, prepared, expected);
+      } catch (error) {
+        const constraint = uniqueViolation(error);
+        if (constraint === 'events_event_id_key') {
+          // A client retrying after a timeout resends stored ids: answer with the original.
+          const earlier = await this.findEarlierAppend(streamId, prepared);
+          if (earlier) return earlier;
+          throw new DuplicateEventIdError(prepared[0]!.event.id, {
+            reason: 'stored by another append',
+          });
+        }
+        if (constraint === 'events_stream_id_stream_version_key' && attempt < MAX_APPEND_ATTEMPTS)
+          continue;
+        throw error;
+      }
+      const first = rows[0]!;
+      if (first.position === null) {
+        const earlier = await this.findEarlierAppend(streamId, prepared);
+        if (earlier) return earlier;
+        const actual = Number(first.current_version);
+        throw new WrongExpectedVersionError(
+          streamId,
+          expected,
+          actual === -1 ? 'no_stream' : actual,
+        );
+      }
+      const positions = rows.map((r) => r.position!);
+      return {
+        streamVersion: Number(rows[rows.length - 1]!.stream_version),
+        position: positions[positions.length - 1]!,
+        positions,
+        deduplicated: false,
+      };
+    }
+  }
+
+  /**
+   * The result of an earlier append of exactly these events to this stream, or undefined
+   * when none of the ids is stored. Throws DUPLICATE_EVENT_ID when an id is stored for a
+   * different event, or when only part of the batch is stored.
+   */
+  private async findEarlierAppend(
+    streamId: string,
+    prepared: PreparedEvent[],
+  ): Promise<AppendResult | undefined> {
+    const found = await findEventsById(
+      this.pool,
+      this.s,
+      prepared.map((p) => p.event.id),
+    );
+    const rows = prepared.map((p) => found.get(p.event.id));
+    const firstFound = rows.findIndex((row) => row !== undefined);
+    if (firstFound === -1) return undefined;
+    for (let i = 0; i < prepared.length; i++) {
+      const row = rows[i];
+      const { event } = prepared[i]!;
+      if (!row)
+        throw new DuplicateEventIdError(prepared[firstFound]!.event.id, {
+          reason: 'part of the batch is already stored',
+        });
+      const stored = JSON.parse(row.body) as { type: string; data: unknown };
+      if (!isSameEvent({ streamId: row.stream_id, ...stored }, { streamId, event })) {
+        throw new DuplicateEventIdError(event.id, { storedIn: row.stream_id });
+      }
+    }
+    const positions = rows.map((row) => row!.position);
+    return {
+      streamVersion: Number(rows[rows.length - 1]!.stream_version),
+      position: positions[positions.length - 1]!,
+      positions,
+      deduplicated: true,
+    };
+  }
+
+  private readonly aggregateSource: AggregateSource = {
+    readStreamFrom: async (streamId, fromVersion, maxPosition) => {
+      const rows = await this.run(() =>
+        readStream(this.pool, this.s, {
+          streamId,
+          low: fromVersion,
+          high: Number.MAX_SAFE_INTEGER,
+          direction: 'forwards',
+          limit: Number.MAX_SAFE_INTEGER,
+          maxPosition,
+        }),
+      );
+      return this.present(rows, false);
+    },
+    loadSnapshot: (streamId, name, maxPosition) =>
+      this.run(() => loadSnapshot(this.pool, this.s, streamId, name, maxPosition)),
+    saveSnapshot: (snapshot) => this.run(() => saveSnapshot(this.pool, this.s, snapshot)),
+    positionAt: (time) => this.run(() => positionAt(this.pool, this.s, time)),
+  };
+
+  /** Our own errors pass through; the driver's (connection, server) become STORE_UNAVAILABLE. */
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw wrapPgError(error, this.schema);
+    }
+  }
+
+  private present(rows: EventRow[], raw: boolean | undefined): StoredEvent[] {
+    const schemas = raw ? undefined : this.schemas;
+    return rows.map((row) => {
+      const event = toStoredEvent(row);
+      return schemas ? schemas.upcast(event) : event;
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}
+
+/**
+ * Connect, apply migrations (unless `migrate: false`) and return the store.
+ * @throws InvalidConfigError, InvalidArgumentError for bad options, before any I/O
+ * @throws StoreUnavailableError when the server cannot be reached or migrated
+ */
+export async function createPostgresEventStore(
+  options: PostgresEventStoreOptions,
+): Promise<PostgresEventStore> {
+  const resolved = resolvePostgresOptions(options);
+  const ownsPool = resolved.pool === undefined;
+  const pool =
+    resolved.pool ??
+    createPool({
+      connectionString: resolved.connectionString,
+      max: resolved.poolSize,
+      connectionTimeoutMillis: resolved.connectTimeoutMs,
+    });
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  if (ownsPool) pool.on('error', () => undefined);
+  try {
+    if (resolved.migrate) await migrate(pool, resolved.schema);
+    else await pool.query('SELECT 1');
+  } catch (error) {
+    if (ownsPool) await pool.end().catch(() => undefined);
+    const where = resolved.connectionString ? redact(resolved.connectionString) : 'the pool';
+    throw new StoreUnavailableError(
+      `cannot open the PostgreSQL event store at ${where}: ${(error as Error).message}`,
+      { schema: resolved.schema },
+      { cause: error },
+    );
+  }
+  return new PostgresEventStore(pool, ownsPool, resolved);
+}
+
+function uniqueViolation(error: unknown): string | undefined {
+  if (error instanceof DatabaseError && error.code === '23505') return error.constraint;
+  return undefined;
+}
+
+function wrapPgError(error: unknown, schema: string): unknown {
+  if (error instanceof EventFabricError) return error;
+  const code = error instanceof DatabaseError ? error.code : undefined;
+  return new StoreUnavailableError(
+    `PostgreSQL: ${(error as Error).message}`,
+    { schema, ...(code === undefined ? {} : { sqlState: code }) },
+    { cause: error },
+  );
+}
