@@ -110,6 +110,28 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     return this.run(() => this.write(streamId, prepared, expected));
   }
 
+  /**
+   * `appendToStream` on `db` instead of the pool: what `withTransaction` runs on its client.
+   * `db` must survive a failed statement (a savepoint around each), since a lost version
+   * race retries on it. @internal
+   */
+  async appendWith(
+    db: Pick<Pool, 'query'>,
+    streamId: string,
+    events: readonly unknown[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
+    assertExpectedVersion(expected);
+    const prepared = prepareAppend(streamId, events, this.options.limits, {
+      schemas: this.schemas,
+      allowForeignTypes: this.options.common.allowForeignTypes,
+    });
+    // The SQL helpers call nothing but query().
+    return this.run(() => this.write(streamId, prepared, expected, db as Pool));
+  }
+
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
     this.assertOpen();
     assertStreamId(streamId);
@@ -245,17 +267,18 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     streamId: string,
     prepared: PreparedEvent[],
     expected: ExpectedVersion,
+    db: Pool = this.pool,
   ): Promise<AppendResult> {
     const category = streamCategory(streamId);
     for (let attempt = 1; ; attempt++) {
       let rows;
       try {
-        rows = await appendEvents(this.pool, this.s, streamId, category, prepared, expected);
+        rows = await appendEvents(db, this.s, streamId, category, prepared, expected);
       } catch (error) {
         const constraint = uniqueViolation(error);
         if (constraint === 'events_event_id_key') {
           // A client retrying after a timeout resends stored ids: answer with the original.
-          const earlier = await this.findEarlierAppend(streamId, prepared);
+          const earlier = await this.findEarlierAppend(streamId, prepared, db);
           if (earlier) return earlier;
           throw new DuplicateEventIdError(prepared[0]!.event.id, {
             reason: 'stored by another append',
@@ -267,7 +290,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
       }
       const first = rows[0]!;
       if (first.position === null) {
-        const earlier = await this.findEarlierAppend(streamId, prepared);
+        const earlier = await this.findEarlierAppend(streamId, prepared, db);
         if (earlier) return earlier;
         const actual = Number(first.current_version);
         throw new WrongExpectedVersionError(
@@ -294,9 +317,10 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   private async findEarlierAppend(
     streamId: string,
     prepared: PreparedEvent[],
+    db: Pool = this.pool,
   ): Promise<AppendResult | undefined> {
     const found = await findEventsById(
-      this.pool,
+      db,
       this.s,
       prepared.map((p) => p.event.id),
     );

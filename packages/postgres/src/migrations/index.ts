@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
 import { quoteIdentifier } from '../schema-name.js';
 import { migration001 } from './001-initial.js';
+import { migration002 } from './002-consumer-records.js';
+import { migration003 } from './003-queue.js';
 
 /** A numbered, immutable schema change, rendered for one schema. */
 export interface Migration {
@@ -13,6 +15,8 @@ export interface Migration {
 /** Every migration, in order. Append only. */
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial', sql: migration001 },
+  { version: 2, name: 'consumer-records', sql: migration002 },
+  { version: 3, name: 'queue', sql: migration003 },
 ];
 
 /**

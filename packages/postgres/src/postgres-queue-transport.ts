@@ -1,0 +1,247 @@
+import {
+  assertGroupName,
+  compileTopics,
+  InvalidArgumentError,
+  normalizeEvent,
+  resolveSubscribeLimits,
+  StoreClosedError,
+  type CloudEvent,
+  type DeliveryHandler,
+  type PublishResult,
+  type Transport,
+  type TransportSubscribeOptions,
+  type TransportSubscription,
+} from '@eventfabric/core';
+import { createPool, type ClientConfig, type Pool } from './driver.js';
+import { migrate } from './migrations/index.js';
+import { PostgresNotifier } from './notifier.js';
+import { QueueMember } from './queue/queue-member.js';
+import {
+  resolveQueueOptions,
+  type PostgresQueueTransportOptions,
+  type ResolvedQueueOptions,
+} from './queue/queue-options.js';
+import { quoteIdentifier } from './schema-name.js';
+import {
+  enqueue,
+  loadQueueGroups,
+  registerQueueGroup,
+  type QueueInsert,
+} from './sql/queue-statements.js';
+
+export type { PostgresQueueTransportOptions } from './queue/queue-options.js';
+
+/** The groups a publisher routes to, as of one routing stamp. */
+interface Routing {
+  stamp: string;
+  groups: { name: string; matches: (type: string) => boolean }[];
+}
+
+/** Reloads of a stale routing table before a publish gives up. */
+const MAX_ROUTING_ATTEMPTS = 5;
+
+/**
+ * A {@link Transport} on PostgreSQL tables alone: a queue per consumer group in
+ * `queue_messages`, claimed with `FOR UPDATE SKIP LOCKED`.
+ *
+ * - `publish` fans each event out, in one INSERT statement, to every group whose topic
+ *   patterns match its type, and resolves after the commit. Groups exist from their first
+ *   subscribe: an event published before any group matched it is unroutable, an error (not
+ *   `persistent`). A group with no running member keeps receiving into its queue.
+ * - Members claim the oldest ready message of each partition key, leased to them; an ack
+ *   deletes it, a nack releases it (after a delay, if asked). So a key is handled one event
+ *   at a time in publish order across every process, and other keys flow meanwhile.
+ * - `deliveries` is counted at claim, in the row: the count survives a member's crash.
+ * - Wake-ups: LISTEN/NOTIFY (publish notifies), a poll tick every `pollMs`, and a timer for
+ *   the next delayed message.
+ */
+export class PostgresQueueTransport implements Transport {
+  readonly schema: string;
+  /** The pool queries run on: the caller's, or the transport's own. */
+  readonly pool: Pool;
+  private readonly s: string;
+  private readonly channel: string;
+  private readonly notifier: PostgresNotifier;
+  private readonly members = new Set<QueueMember>();
+  private readonly subscriptions = new Set<TransportSubscription>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private routing: Routing | undefined;
+  private closing: Promise<void> | undefined;
+
+  /** Use {@link createPostgresQueueTransport}, which validates options and migrates. */
+  constructor(
+    private readonly options: ResolvedQueueOptions,
+    pool: Pool,
+    private readonly ownsPool: boolean,
+  ) {
+    this.pool = pool;
+    this.schema = options.schema;
+    this.s = quoteIdentifier(options.schema);
+    this.channel = `${options.schema}_queue`;
+    this.notifier = new PostgresNotifier(
+      pool.options as ClientConfig,
+      this.channel,
+      options.pollMs,
+    );
+  }
+
+  async publish(events: readonly CloudEvent[]): Promise<PublishResult> {
+    this.assertOpen();
+    if (!Array.isArray(events)) throw new InvalidArgumentError('publish takes an array of events');
+    const normalized = events.map((e) => normalizeEvent(e, { allowForeignTypes: true }));
+    if (normalized.length > 0) await this.track(this.enqueue(normalized));
+    // Members of this process need not wait for the NOTIFY to come back.
+    for (const member of this.members) member.wake();
+    return { positions: normalized.map(() => undefined) };
+  }
+
+  async subscribe(
+    group: string,
+    handler: DeliveryHandler,
+    options: TransportSubscribeOptions,
+  ): Promise<TransportSubscription> {
+    this.assertOpen();
+    assertGroupName(group);
+    if (typeof handler !== 'function') {
+      throw new InvalidArgumentError('subscribe needs a handler function');
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError('subscribe needs options with topics');
+    }
+    compileTopics(options.topics);
+    const { prefetch, concurrency } = resolveSubscribeLimits(options);
+    await this.track(registerQueueGroup(this.pool, this.s, group, options.topics));
+    this.assertOpen();
+    const member = new QueueMember({
+      pool: this.pool,
+      s: this.s,
+      group,
+      channel: this.channel,
+      origin: `${this.schema}.queue_messages/${group}`,
+      handler,
+      prefetch,
+      concurrency,
+      leaseMs: this.options.leaseMs,
+      drainTimeoutMs: this.options.drainTimeoutMs,
+    });
+    this.members.add(member);
+    const stopWaking = this.notifier.on(() => member.wake());
+    member.wake();
+    let closed: Promise<void> | undefined;
+    const subscription: TransportSubscription = {
+      group,
+      close: () => {
+        closed ??= (async () => {
+          stopWaking();
+          await member.close();
+          this.members.delete(member);
+          this.subscriptions.delete(subscription);
+        })();
+        return closed;
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Close every subscription (draining handlers in flight), then the pool if it is ours. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.subscriptions].map((s) => s.close()));
+      await Promise.allSettled([...this.pending]);
+      this.notifier.close();
+      if (this.ownsPool) await this.pool.end();
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Insert the fan-out of `events`, retrying when the routing table changed between its
+   * load and the insert. An event no group matches, by a freshly loaded table, rejects the
+   * whole batch and stores nothing.
+   */
+  private async enqueue(events: CloudEvent[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const fresh = this.routing === undefined;
+      const routing = this.routing ?? (await this.loadRouting());
+      const rows: QueueInsert[] = [];
+      const unroutable = new Set<string>();
+      for (const event of events) {
+        const body = JSON.stringify(event);
+        let matched = false;
+        for (const group of routing.groups) {
+          if (!group.matches(event.type)) continue;
+          matched = true;
+          rows.push({
+            group: group.name,
+            eventId: event.id,
+            type: event.type,
+            partitionKey: event.partitionkey,
+            body,
+          });
+        }
+        if (!matched) unroutable.add(event.type);
+      }
+      if (unroutable.size > 0) {
+        if (!fresh) {
+          this.routing = undefined;
+          continue;
+        }
+        throw new InvalidArgumentError(
+          `no consumer group subscribes to ${[...unroutable].join(', ')}: nothing was published`,
+          { unroutable: [...unroutable] },
+        );
+      }
+      const result = await enqueue(this.pool, this.s, rows, routing.stamp, this.channel);
+      if (result.stamp === routing.stamp) return;
+      this.routing = undefined;
+      if (attempt >= MAX_ROUTING_ATTEMPTS) {
+        throw new Error('the queue routing table kept changing during publish; try again');
+      }
+    }
+  }
+
+  private async loadRouting(): Promise<Routing> {
+    const { groups, stamp } = await loadQueueGroups(this.pool, this.s);
+    const routing: Routing = {
+      stamp,
+      groups: groups.map((g) => ({ name: g.group_name, matches: compileTopics(g.topics) })),
+    };
+    this.routing = routing;
+    return routing;
+  }
+
+  private async track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.add(promise);
+    try {
+      return await promise;
+    } finally {
+      this.pending.delete(promise);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new StoreClosedError();
+  }
+}
+
+/**
+ * Open a PostgreSQL queue transport: validate options, create the pool (unless given one),
+ * apply pending migrations (unless `migrate: false`).
+ */
+export async function createPostgresQueueTransport(
+  options: PostgresQueueTransportOptions,
+): Promise<PostgresQueueTransport> {
+  const resolved = resolveQueueOptions(options);
+  const ownsPool = resolved.pool === undefined;
+  const pool =
+    resolved.pool ??
+    createPool({ connectionString: resolved.connectionString, max: resolved.poolSize });
+  try {
+    if (resolved.migrate) await migrate(pool, resolved.schema);
+  } catch (error) {
+    if (ownsPool) await pool.end().catch(() => undefined);
+    throw error;
+  }
+  return new PostgresQueueTransport(resolved, pool, ownsPool);
+}
