@@ -31,8 +31,19 @@ export const STORE_ENV = 'EVENTFABRIC_STORE';
 /** Environment variable naming the service. */
 export const SERVICE_ENV = 'EVENTFABRIC_SERVICE';
 
-/** A parsed store URL. Only the embedded SQLite store exists in this build. */
-export type StoreLocation = { kind: 'sqlite'; path: string };
+/**
+ * A parsed store URL: a SQLite file, or a PostgreSQL server and the schema holding the
+ * store's tables (`?schema=name`, default `eventfabric`; the rest of the URL is passed to
+ * the driver as is).
+ */
+export type StoreLocation =
+  { kind: 'sqlite'; path: string } | { kind: 'postgres'; connectionString: string; schema: string };
+
+/** The PostgreSQL schema used when a `postgres://` store URL names none. */
+export const DEFAULT_POSTGRES_SCHEMA = 'eventfabric';
+
+/** What `?schema=` accepts: the PostgreSQL store's rule for schema names. */
+const POSTGRES_SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
 
 /** Where a setting came from, for messages and `--json` diagnostics. */
 export type ConfigSource = 'flag' | 'env' | 'config-file' | 'default';
@@ -121,9 +132,10 @@ export async function loadConfig(options: ResolveConfigOptions = {}): Promise<Re
 }
 
 /**
- * Parse a store URL: `sqlite:<path>` (relative paths resolve against `cwd`) or
- * `sqlite::memory:`.
- * @throws InvalidConfigError for anything else
+ * Parse a store URL: `sqlite:<path>` (relative paths resolve against `cwd`),
+ * `sqlite::memory:`, or `postgres://user@host:port/db[?schema=name]` (also `postgresql://`).
+ * Nothing is opened or created here.
+ * @throws InvalidConfigError for anything else, or a malformed PostgreSQL URL
  */
 export function parseStoreUrl(
   url: string,
@@ -141,16 +153,44 @@ export function parseStoreUrl(
     if (path === ':memory:') return { kind: 'sqlite', path };
     return { kind: 'sqlite', path: isAbsolute(path) ? path : resolve(cwd, path) };
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new InvalidConfigError(
-      `store "${redactUrl(url)}": PostgreSQL stores are not available yet in this build; use sqlite:<path>`,
-      { store: redactUrl(url), source },
-    );
-  }
+  if (/^postgres(ql)?:\/\//i.test(url)) return parsePostgresUrl(url, source);
   throw new InvalidConfigError(
-    `unknown store URL "${redactUrl(url)}"; expected sqlite:<path> or sqlite::memory:`,
+    `unknown store URL "${redactUrl(url)}"; expected sqlite:<path>, sqlite::memory: or ` +
+      'postgres://user@host:port/database[?schema=name]',
     { store: redactUrl(url), source },
   );
+}
+
+/** `postgres://user[:password]@host[:port]/database[?schema=name&…]`, checked before any I/O. */
+function parsePostgresUrl(url: string, source: ConfigSource): StoreLocation {
+  const shown = redactUrl(url);
+  const malformed = (why: string): InvalidConfigError =>
+    new InvalidConfigError(
+      `malformed PostgreSQL store URL "${shown}": ${why}; expected ` +
+        'postgres://user@host:port/database[?schema=name]',
+      { store: shown, source },
+    );
+  if (/\s/.test(url)) throw malformed('it contains white space');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw malformed('it is not a valid URL');
+  }
+  if (parsed.hostname === '') throw malformed('it names no host');
+  if (parsed.pathname.replace(/^\//, '') === '' || parsed.pathname.slice(1).includes('/')) {
+    throw malformed('it must name one database');
+  }
+  const schemas = parsed.searchParams.getAll('schema');
+  if (schemas.length > 1) throw malformed('schema is given twice');
+  const schema = schemas[0] ?? DEFAULT_POSTGRES_SCHEMA;
+  if (!POSTGRES_SCHEMA_NAME.test(schema)) {
+    throw malformed(
+      `schema "${schema}" must be a lower-case identifier ([a-z_][a-z0-9_]*, at most 48 characters)`,
+    );
+  }
+  parsed.searchParams.delete('schema');
+  return { kind: 'postgres', connectionString: parsed.toString(), schema };
 }
 
 /** The synchronous default of {@link resolveConfig}: a JSON config only. */
@@ -209,6 +249,6 @@ function isDirectory(path: string): boolean {
 }
 
 /** Hide a password in a URL before it reaches a message or a log. */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 }

@@ -1,9 +1,8 @@
 import type { DeadLetterReason, DeadLetterStore } from '@eventfabric/core';
-import { createSqliteDeadLetterStore } from '@eventfabric/sqlite';
 import type { ResolvedConfig } from './config.js';
 import type { CommandContext } from './context.js';
 import { unknownHandler } from './handlers.js';
-import { openStore, type OpenedStore } from './store.js';
+import { deadLetterStore, openStore, type OpenedStore } from './store.js';
 
 // What the `dlq` subcommands share: opening the dead letters, and checking a selection
 // before anything changes.
@@ -28,7 +27,7 @@ export async function withDeadLetters<T>(
   const config = ctx.config();
   const opened = await openStore(config);
   try {
-    return await work(createSqliteDeadLetterStore(opened.store), opened, config);
+    return await work(deadLetterStore(opened), opened, config);
   } finally {
     await opened.close();
   }

@@ -4,7 +4,9 @@ import { registerAppendCommand } from './commands/append.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommand } from './commands/dlq.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerMigrateCommand } from './commands/migrate.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerReadCommand } from './commands/read.js';
 import { registerReplayCommand } from './commands/replay.js';
@@ -47,7 +49,11 @@ export function buildProgram(io: CliIo, run: ActionRunner): Command {
         'redrive dead letters and replay handlers.',
     )
     .version(version, '-V, --version', 'print the version')
-    .option('--store <url>', 'store URL: sqlite:<path> or sqlite::memory: (env EVENTFABRIC_STORE)')
+    .option(
+      '--store <url>',
+      'store URL: sqlite:<path>, sqlite::memory: or postgres://user@host:port/db[?schema=name] ' +
+        '(env EVENTFABRIC_STORE)',
+    )
     .option('--schemas <dir>', 'schema directory to load (default ./schemas when it exists)')
     .option(
       '--config <file>',
@@ -70,6 +76,7 @@ Example:
   configureCommand(program, io);
 
   registerInitCommand(program, run);
+  registerMigrateCommand(program, run);
   registerAppendCommand(program, run);
   registerReadCommand(program, run);
   registerTailCommand(program, run);
@@ -78,6 +85,7 @@ Example:
   registerDlqCommand(program, run);
   registerReplayCommand(program, run);
   registerConsumeCommand(program, run);
+  registerDoctorCommand(program, run);
   registerDemoCommand(program, run);
 
   for (const command of allCommands(program)) configureCommand(command, io);

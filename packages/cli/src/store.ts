@@ -1,20 +1,110 @@
 import { dirname } from 'node:path';
 import {
+  InvalidConfigError,
   StoreUnavailableError,
   createSchemaRegistry,
   isConventionalEventType,
   loadSchemaFiles,
   type CloudEvent,
+  type DeadLetterStore,
   type EventSchemas,
+  type EventStore,
+  type ProcessedEvents,
+  type SchemaStorage,
   type SchemaRegistry,
   type StoredEvent,
 } from '@eventfabric/core';
 import {
+  PostgresDeadLetterStore,
+  PostgresProcessedEvents,
+  createPostgresEventStore,
+  type PostgresEventStore,
+} from '@eventfabric/postgres';
+import {
+  SqliteProcessedEvents,
+  createSqliteDeadLetterStore,
   createSqliteEventStore,
   type SqliteEventStore,
   makeDirectories,
 } from '@eventfabric/sqlite';
-import type { ResolvedConfig } from './config.js';
+import { redactUrl, type ResolvedConfig } from './config.js';
+
+/** How long the CLI waits for a PostgreSQL connection before STORE_UNAVAILABLE. */
+const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
+/** A CLI command needs few connections. */
+const POSTGRES_POOL_SIZE = 4;
+
+/** What every command uses of a store, whichever kind it is. */
+export type CliEventStore = EventStore &
+  SchemaStorage & {
+    /** Validate appends and upcast reads with these schemas from now on. */
+    useSchemas(schemas: EventSchemas | undefined): void;
+    close(): Promise<void>;
+  };
+
+/** The store with its concrete type, for what only one kind has. */
+export type StoreBackend =
+  { kind: 'sqlite'; store: SqliteEventStore } | { kind: 'postgres'; store: PostgresEventStore };
+
+/** Options for {@link connectStore}. */
+export interface ConnectStoreOptions {
+  /** Admit, and skip validating, types outside the naming rule. @defaultValue false */
+  allowForeignTypes?: boolean;
+  /**
+   * Apply pending PostgreSQL migrations on connect (a SQLite store always migrates on open).
+   * @defaultValue true
+   */
+  migrate?: boolean;
+}
+
+/**
+ * Connect to the configured store, without its schema registry: what `migrate` and `doctor`
+ * use. The caller closes `backend.store`.
+ * @throws StoreUnavailableError
+ */
+export async function connectStore(
+  config: Pick<ResolvedConfig, 'store'>,
+  options: ConnectStoreOptions = {},
+): Promise<StoreBackend> {
+  const allowForeignTypes = options.allowForeignTypes ?? false;
+  const location = config.store;
+  if (location.kind === 'postgres') {
+    const store = await createPostgresEventStore({
+      connectionString: location.connectionString,
+      schema: location.schema,
+      migrate: options.migrate ?? true,
+      allowForeignTypes,
+      poolSize: POSTGRES_POOL_SIZE,
+      connectTimeoutMs: POSTGRES_CONNECT_TIMEOUT_MS,
+    });
+    return { kind: 'postgres', store };
+  }
+  if (location.path !== ':memory:') {
+    // The store creates its directory too; doing it here names the directory in the error.
+    const dir = dirname(location.path);
+    try {
+      makeDirectories(dir);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new StoreUnavailableError(
+        `cannot create the store directory ${dir}: ${reason}`,
+        { path: dir },
+        { cause: error },
+      );
+    }
+  }
+  return {
+    kind: 'sqlite',
+    store: createSqliteEventStore({ path: location.path, allowForeignTypes }),
+  };
+}
+
+/** The store, for messages: a path, or the PostgreSQL URL (password hidden) and schema. */
+export function describeStore(config: Pick<ResolvedConfig, 'store' | 'storeUrl'>): string {
+  const location = config.store;
+  if (location.kind === 'sqlite') return `sqlite:${location.path}`;
+  return `${redactUrl(location.connectionString)} (schema ${location.schema})`;
+}
 
 /** Options for {@link openStore}. */
 export interface OpenStoreOptions {
@@ -27,9 +117,12 @@ export interface OpenStoreOptions {
   allowForeignTypes?: boolean;
 }
 
-/** A store, and the schema registry kept in it. */
+/** A store of either kind, and the schema registry kept in it. */
 export interface OpenedStore {
-  store: SqliteEventStore;
+  kind: StoreBackend['kind'];
+  store: CliEventStore;
+  /** The same store with its concrete type. */
+  backend: StoreBackend;
   registry: SchemaRegistry;
   /** What appends validate with: the registry, under the rules on {@link openStore}. */
   schemas: EventSchemas;
@@ -52,21 +145,8 @@ export async function openStore(
   options: OpenStoreOptions = {},
 ): Promise<OpenedStore> {
   const allowForeignTypes = options.allowForeignTypes ?? false;
-  if (config.store.path !== ':memory:') {
-    // The store creates its directory too; doing it here names the directory in the error.
-    const dir = dirname(config.store.path);
-    try {
-      makeDirectories(dir);
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new StoreUnavailableError(
-        `cannot create the store directory ${dir}: ${reason}`,
-        { path: dir },
-        { cause: error },
-      );
-    }
-  }
-  const store = createSqliteEventStore({ path: config.store.path, allowForeignTypes });
+  const backend = await connectStore(config, { allowForeignTypes });
+  const store: CliEventStore = backend.store;
   try {
     const registry = await createSchemaRegistry({ storage: store });
     if (options.loadSchemaFiles && config.schemasDir !== undefined) {
@@ -74,11 +154,59 @@ export async function openStore(
     }
     const schemas = cliSchemas(registry, allowForeignTypes);
     store.useSchemas(schemas);
-    return { store, registry, schemas, close: () => store.close() };
+    return {
+      kind: backend.kind,
+      store,
+      backend,
+      registry,
+      schemas,
+      close: () => store.close(),
+    };
   } catch (error) {
     await store.close();
     throw error;
   }
+}
+
+/** The store's dead-letter queue: in the SQLite file, or in the PostgreSQL schema. */
+export function deadLetterStore(opened: Pick<OpenedStore, 'backend'>): DeadLetterStore {
+  const { backend } = opened;
+  return backend.kind === 'sqlite'
+    ? createSqliteDeadLetterStore(backend.store)
+    : new PostgresDeadLetterStore(backend.store);
+}
+
+/**
+ * The store's processed-event record (idempotency per handler and event id), and how to
+ * release it.
+ */
+export function processedEvents(opened: Pick<OpenedStore, 'backend'>): {
+  processed: ProcessedEvents;
+  close(): void;
+} {
+  const { backend } = opened;
+  if (backend.kind === 'postgres') {
+    return { processed: new PostgresProcessedEvents(backend.store), close: () => undefined };
+  }
+  const processed = new SqliteProcessedEvents(backend.store);
+  return { processed, close: () => processed.close() };
+}
+
+/**
+ * Refuse, before anything is opened, a command that has no PostgreSQL form yet.
+ * @throws InvalidConfigError naming the command and the limitation
+ */
+export function assertSqliteStore(
+  config: Pick<ResolvedConfig, 'store'>,
+  command: string,
+  why: string,
+): void {
+  const location = config.store;
+  if (location.kind === 'sqlite') return;
+  throw new InvalidConfigError(
+    `${command} needs a SQLite store in this build: ${why}; use --store sqlite:<path>`,
+    { command, store: redactUrl(location.connectionString), schema: location.schema },
+  );
 }
 
 /** The registry, with the CLI's rules for empty registries and foreign types. */

@@ -58,12 +58,21 @@ describe('resolveConfig', () => {
   });
 
   it.each([
-    ['foo:bar', 'unknown store URL "foo:bar"; expected sqlite:<path> or sqlite::memory:'],
+    [
+      'foo:bar',
+      'unknown store URL "foo:bar"; expected sqlite:<path>, sqlite::memory: or postgres://user@host:port/database[?schema=name]',
+    ],
     ['sqlite:', 'store URL "sqlite:" needs a path, e.g. sqlite:data/app.db'],
     [
-      'postgres://u:pw@db/events',
-      'store "postgres://u:***@db/events": PostgreSQL stores are not available yet in this build; use sqlite:<path>',
+      'postgres://u:pw@/events',
+      'malformed PostgreSQL store URL "postgres://u:***@/events": it is not a valid URL',
     ],
+    [
+      'postgres://u@db',
+      'malformed PostgreSQL store URL "postgres://u@db": it must name one database',
+    ],
+    ['postgres://u@db/events?schema=Billing', 'schema "Billing" must be a lower-case identifier'],
+    ['postgres://u@db/events?schema=a&schema=b', 'schema is given twice'],
   ])('given the store URL %s, then it fails with INVALID_CONFIG', (url, message) => {
     expect(() => parseStoreUrl(url)).toThrow(message);
     expect(catchError(() => parseStoreUrl(url))).toSatisfy((e) =>

@@ -1,15 +1,11 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError as CommanderInvalidArgumentError } from 'commander';
 import { createConsumer, type EventHandler } from '@eventfabric/core';
-import {
-  SqliteProcessedEvents,
-  createSqliteDeadLetterStore,
-  createSqliteTransport,
-} from '@eventfabric/sqlite';
+import { createSqliteTransport } from '@eventfabric/sqlite';
 import { collect } from '../arguments.js';
 import type { ActionRunner } from '../context.js';
 import { findHandler, parseServiceName, requireHandlers } from '../handlers.js';
-import { openStore } from '../store.js';
+import { assertSqliteStore, deadLetterStore, openStore, processedEvents } from '../store.js';
 import { untilSignal } from '../until-signal.js';
 
 interface ConsumeCommandOptions {
@@ -56,21 +52,28 @@ Examples:
       run(async (ctx, command) => {
         const options = command.opts<ConsumeCommandOptions>();
         const config = ctx.config();
+        assertSqliteStore(
+          config,
+          'consume',
+          "it runs handlers on the embedded transport, which follows the SQLite store's log",
+        );
         const all = requireHandlers(config, 'consume');
         const handlers: readonly EventHandler[] =
           options.handler === undefined
             ? all
             : options.handler.map((name) => findHandler(all, name));
         const opened = await openStore(config);
-        const transport = createSqliteTransport({ store: opened.store });
+        if (opened.backend.kind !== 'sqlite') throw new Error('unreachable: checked above');
+        const transport = createSqliteTransport({ store: opened.backend.store });
+        const record = processedEvents(opened);
         const consumer = createConsumer({
           service: config.service,
           transport,
           handlers,
           store: opened.store,
           schemas: opened.schemas,
-          deadLetters: createSqliteDeadLetterStore(opened.store),
-          processed: new SqliteProcessedEvents(opened.store),
+          deadLetters: deadLetterStore(opened),
+          processed: record.processed,
           concurrency: options.concurrency,
         });
         const signal = untilSignal();
@@ -83,6 +86,7 @@ Examples:
         } finally {
           signal.dispose();
           await transport.close();
+          record.close();
           await opened.close();
         }
       }),

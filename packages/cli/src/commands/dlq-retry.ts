@@ -5,8 +5,10 @@ import {
   type DeadLetterStore,
   type EventHandler,
   type RedriveResult,
+  type Transport,
 } from '@eventfabric/core';
-import { SqliteProcessedEvents, createSqliteTransport } from '@eventfabric/sqlite';
+import { createPostgresQueueTransport } from '@eventfabric/postgres';
+import { createSqliteTransport } from '@eventfabric/sqlite';
 import type { ResolvedConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
 import {
@@ -16,7 +18,7 @@ import {
 } from '../dead-letters.js';
 import { findHandler, requireHandlers } from '../handlers.js';
 import { ExitCode } from '../output.js';
-import type { OpenedStore } from '../store.js';
+import { processedEvents, type OpenedStore } from '../store.js';
 import { formatTable } from '../table.js';
 
 /** As many dead letters as one `Consumer.redrive` call takes. */
@@ -67,9 +69,10 @@ export async function retryDeadLetters(
 }
 
 /**
- * Run `Consumer.redrive` with durable records in the store's file: the processed-event
- * record (so a transactional handler's writes commit with it), and the SQLite transport, so
- * follow-up events a handler publishes are appended to the store's log.
+ * Run `Consumer.redrive` with durable records in the store: the processed-event record (so a
+ * transactional handler's writes commit with it), and the store's transport for follow-up
+ * events a handler publishes: on SQLite the embedded transport (appended to the store's log),
+ * on PostgreSQL the queue transport in the store's schema (to the groups subscribed to it).
  */
 async function redrive(
   config: ResolvedConfig,
@@ -78,20 +81,30 @@ async function redrive(
   deadLetters: DeadLetterStore,
   filter: { ids?: string[]; handler?: string; type?: string },
 ): Promise<RedriveResult> {
-  const transport = createSqliteTransport({ store: opened.store });
+  const { backend } = opened;
+  const transport: Transport =
+    backend.kind === 'sqlite'
+      ? createSqliteTransport({ store: backend.store })
+      : await createPostgresQueueTransport({
+          pool: backend.store.pool,
+          schema: backend.store.schema,
+          migrate: false,
+        });
+  const record = processedEvents(opened);
   try {
     const consumer = createConsumer({
       service: config.service,
       transport,
       handlers,
       deadLetters,
-      processed: new SqliteProcessedEvents(opened.store),
+      processed: record.processed,
       schemas: opened.schemas,
       store: opened.store,
     });
     return await consumer.redrive(filter);
   } finally {
     await transport.close();
+    record.close();
   }
 }
 

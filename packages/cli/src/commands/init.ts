@@ -11,6 +11,8 @@ import {
   resolveConfig,
 } from '../config.js';
 import type { ActionRunner } from '../context.js';
+import { applyMigrations } from '../migrations.js';
+import { connectStore } from '../store.js';
 
 /** The example schema `init` writes into an empty schema directory. */
 export const EXAMPLE_SCHEMA_PATH = 'agreements/contribution.submitted.v1.json';
@@ -105,7 +107,16 @@ export async function initProject(
   }
 
   const { store } = resolveConfig({ store: flags.store, cwd: dir, file: existingConfig });
-  if (store.path !== ':memory:') {
+  if (store.kind === 'postgres') {
+    // The schema is reported like a file: created when this run applied its migrations.
+    const backend = await connectStore({ store }, { migrate: false });
+    try {
+      const applied = await applyMigrations(backend, new Date());
+      (applied.length > 0 ? result.created : result.kept).push(`postgres schema ${store.schema}`);
+    } finally {
+      await backend.store.close();
+    }
+  } else if (store.path !== ':memory:') {
     const existed = existsSync(store.path);
     // Opening the store creates its file and applies every migration.
     await createSqliteEventStore({ path: store.path }).close();

@@ -19,7 +19,7 @@ import { collect } from '../arguments.js';
 import type { ActionRunner, CommandContext } from '../context.js';
 import { findHandler, parseServiceName, requireHandlers } from '../handlers.js';
 import { ExitCode, UsageError } from '../output.js';
-import { openStore } from '../store.js';
+import { openStore, processedEvents } from '../store.js';
 import { formatTable } from '../table.js';
 
 interface ReplayCommandOptions {
@@ -103,11 +103,12 @@ async function runReplay(ctx: CommandContext, options: ReplayCommandOptions): Pr
   const opened = await openStore(config);
   try {
     // A dry run never consults the record, and must not create the --into file.
-    const processed: ProcessedEvents = dryRun
-      ? new InMemoryProcessedEvents()
+    const record: { processed: ProcessedEvents; close(): void } = dryRun
+      ? { processed: new InMemoryProcessedEvents(), close: () => undefined }
       : into === undefined
-        ? new SqliteProcessedEvents(opened.store)
+        ? processedEvents(opened)
         : openRecord(into);
+    const { processed } = record;
     const bar = isTerminal(ctx.io.stderr)
       ? new ProgressBar(ctx.io.stderr, `replaying ${handler.name}`, options)
       : undefined;
@@ -130,7 +131,7 @@ async function runReplay(ctx: CommandContext, options: ReplayCommandOptions): Pr
       ctx.out.result(summary(handler.name, into, result).join('\n'), result);
       return result.failed > 0 ? ExitCode.failure : ExitCode.ok;
     } finally {
-      if (processed instanceof SqliteProcessedEvents) processed.close();
+      record.close();
     }
   } finally {
     await opened.close();
@@ -203,10 +204,11 @@ function parseIntoPath(value: string): string {
 }
 
 /** The processed-event record in the `--into` file, created and migrated if new. */
-function openRecord(path: string): SqliteProcessedEvents {
+function openRecord(path: string): { processed: SqliteProcessedEvents; close(): void } {
   try {
     if (path !== ':memory:') makeDirectories(dirname(path));
-    return new SqliteProcessedEvents(path);
+    const processed = new SqliteProcessedEvents(path);
+    return { processed, close: () => processed.close() };
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new StoreUnavailableError(`cannot open ${path}: ${reason}`, { path }, { cause: error });
