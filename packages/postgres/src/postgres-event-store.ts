@@ -35,6 +35,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@eventfabric/core';
+import { AppendNotifier } from './append-notifier.js';
 import { migrate } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
 import {
@@ -73,6 +74,8 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   readonly schema: string;
   private readonly s: string;
   private readonly notifier: PostgresNotifier;
+  /** NOTIFY `<schema>_events` after appends commit, coalesced (not from the trigger). */
+  private readonly appended: AppendNotifier;
   private readonly subscriptions = new Set<Subscription>();
   private schemas: EventSchemas | undefined;
   private closed = false;
@@ -92,6 +95,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
       `${options.schema}_events`,
       options.safetyTickMs,
     );
+    this.appended = new AppendNotifier(pool, `${options.schema}_events`);
   }
 
   async appendToStream(
@@ -107,13 +111,17 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
       schemas: this.schemas,
       allowForeignTypes: this.options.common.allowForeignTypes,
     });
-    return this.run(() => this.write(streamId, prepared, expected));
+    const result = await this.run(() => this.write(streamId, prepared, expected));
+    // The statement committed (autocommit): wake subscribers here and in other processes.
+    if (!result.deduplicated) this.appended.notify();
+    return result;
   }
 
   /**
    * `appendToStream` on `db` instead of the pool: what `withTransaction` runs on its client.
    * `db` must survive a failed statement (a savepoint around each), since a lost version
-   * race retries on it. @internal
+   * race retries on it. Sends no NOTIFY: the caller calls {@link notifyAppended} after
+   * its COMMIT. @internal
    */
   async appendWith(
     db: Pick<Pool, 'query'>,
@@ -130,6 +138,14 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     });
     // The SQL helpers call nothing but query().
     return this.run(() => this.write(streamId, prepared, expected, db as Pool));
+  }
+
+  /**
+   * Tell subscribers (of every process) that events committed: a coalesced, fire-and-forget
+   * NOTIFY from the pool. `withTransaction` calls it after a COMMIT that appended. @internal
+   */
+  notifyAppended(): void {
+    if (!this.closed) this.appended.notify();
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -259,6 +275,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     this.notifier.close();
+    await this.appended.close();
     if (this.ownsPool) await this.pool.end();
   }
 

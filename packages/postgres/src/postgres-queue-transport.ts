@@ -12,6 +12,7 @@ import {
   type TransportSubscribeOptions,
   type TransportSubscription,
 } from '@eventfabric/core';
+import { AppendNotifier } from './append-notifier.js';
 import { createPool, type ClientConfig, type Pool } from './driver.js';
 import { migrate } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
@@ -52,7 +53,7 @@ const MAX_ROUTING_ATTEMPTS = 5;
  *   deletes it, a nack releases it (after a delay, if asked). So a key is handled one event
  *   at a time in publish order across every process, and other keys flow meanwhile.
  * - `deliveries` is counted at claim, in the row: the count survives a member's crash.
- * - Wake-ups: LISTEN/NOTIFY (publish notifies), a poll tick every `pollMs`, and a timer for
+ * - Wake-ups: LISTEN/NOTIFY (publish notifies after its commit), a poll tick every `pollMs`, and a timer for
  *   the next delayed message.
  */
 export class PostgresQueueTransport implements Transport {
@@ -62,6 +63,8 @@ export class PostgresQueueTransport implements Transport {
   private readonly s: string;
   private readonly channel: string;
   private readonly notifier: PostgresNotifier;
+  /** NOTIFY the queue channel after a publish commits, coalesced. */
+  private readonly published: AppendNotifier;
   private readonly members = new Set<QueueMember>();
   private readonly subscriptions = new Set<TransportSubscription>();
   private readonly pending = new Set<Promise<unknown>>();
@@ -83,6 +86,7 @@ export class PostgresQueueTransport implements Transport {
       this.channel,
       options.pollMs,
     );
+    this.published = new AppendNotifier(pool, this.channel);
   }
 
   async publish(events: readonly CloudEvent[]): Promise<PublishResult> {
@@ -150,6 +154,7 @@ export class PostgresQueueTransport implements Transport {
       await Promise.all([...this.subscriptions].map((s) => s.close()));
       await Promise.allSettled([...this.pending]);
       this.notifier.close();
+      await this.published.close();
       if (this.ownsPool) await this.pool.end();
     })();
     return this.closing;
@@ -192,8 +197,12 @@ export class PostgresQueueTransport implements Transport {
           { unroutable: [...unroutable] },
         );
       }
-      const result = await enqueue(this.pool, this.s, rows, routing.stamp, this.channel);
-      if (result.stamp === routing.stamp) return;
+      const result = await enqueue(this.pool, this.s, rows, routing.stamp);
+      if (result.stamp === routing.stamp) {
+        // The insert committed (autocommit): wake the members of other processes.
+        if (result.inserted > 0) this.published.notify();
+        return;
+      }
       this.routing = undefined;
       if (attempt >= MAX_ROUTING_ATTEMPTS) {
         throw new Error('the queue routing table kept changing during publish; try again');

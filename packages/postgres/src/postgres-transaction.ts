@@ -20,6 +20,8 @@ import type { PostgresEventStore } from './postgres-event-store.js';
 export class PostgresTransaction {
   private tail: Promise<unknown> = Promise.resolve();
   private ended = false;
+  /** Set when an append stored events: the store notifies subscribers after COMMIT. */
+  private appended = false;
   /** Set when the transaction may only roll back; `cause` is rethrown by withTransaction. */
   private doomed: { cause: unknown } | undefined;
 
@@ -51,7 +53,9 @@ export class PostgresTransaction {
   ): Promise<AppendResult> {
     return this.serial(async () => {
       try {
-        return await this.store.appendWith(this.savepointed, streamId, events, options);
+        const result = await this.store.appendWith(this.savepointed, streamId, events, options);
+        if (!result.deduplicated) this.appended = true;
+        return result;
       } catch (error) {
         if (error instanceof WrongExpectedVersionError) this.doomed ??= { cause: error };
         throw error;
@@ -67,6 +71,11 @@ export class PostgresTransaction {
   /** @internal */
   get rollbackCause(): { cause: unknown } | undefined {
     return this.doomed;
+  }
+
+  /** @internal Whether an append in this transaction stored events. */
+  get appendedEvents(): boolean {
+    return this.appended;
   }
 
   /** @internal Called once the transaction ended: later operations fail. */
@@ -108,8 +117,8 @@ export class PostgresTransaction {
 /**
  * Run `fn` in one transaction on one pooled client: BEGIN, `fn(tx)`, COMMIT. When `fn`
  * throws, or an append in it met WRONG_EXPECTED_VERSION, everything rolls back, no event
- * stays behind, and the error is rethrown. NOTIFY from the append trigger is delivered at
- * commit, so subscribers see the events only once they are committed.
+ * stays behind, and the error is rethrown. When the transaction appended events, the store
+ * sends its NOTIFY only after COMMIT succeeded, so subscribers see them only once committed.
  *
  * The client stays out of the pool until `fn` settles, and `$all` readers stop below the
  * first event the transaction appended until it ends: keep transactions short.
@@ -154,6 +163,7 @@ export async function withTransaction<T>(
         { schema: store.schema },
       );
     }
+    if (tx.appendedEvents) store.notifyAppended();
     return value;
   } finally {
     // A client whose transaction state is unknown is destroyed, not handed to the next user.

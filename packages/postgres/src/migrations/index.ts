@@ -3,6 +3,7 @@ import { quoteIdentifier } from '../schema-name.js';
 import { migration001 } from './001-initial.js';
 import { migration002 } from './002-consumer-records.js';
 import { migration003 } from './003-queue.js';
+import { migration004 } from './004-notify-after-commit.js';
 
 /** A numbered, immutable schema change, rendered for one schema. */
 export interface Migration {
@@ -17,6 +18,7 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial', sql: migration001 },
   { version: 2, name: 'consumer-records', sql: migration002 },
   { version: 3, name: 'queue', sql: migration003 },
+  { version: 4, name: 'notify-after-commit', sql: migration004 },
 ];
 
 /**

@@ -12,8 +12,8 @@ export interface AppendRow {
  * Append a whole batch in one statement (one round trip, one implicit transaction): read the
  * stream's version, and insert every event only when it matches the expectation. Two racing
  * appends that both pass the check collide on `unique (stream_id, stream_version)`; the
- * loser retries. The `events_in_flight` trigger registers the writer and sends the NOTIFY,
- * which PostgreSQL delivers at commit.
+ * loser retries. The `events_in_flight` trigger registers the writer; the store sends the
+ * NOTIFY after the commit (migration 004 took it out of the trigger).
  */
 export function appendEventsSql(s: string): string {
   return `

@@ -64,17 +64,17 @@ export async function loadQueueGroups(
 }
 
 /**
- * Insert the fanned-out rows, in order, and notify `channel`, in one statement, only if
- * the routing stamp is still `stamp`: a group registered since the caller loaded its table
- * may match some of the events. Returns the current stamp; when it differs from `stamp`,
- * nothing was inserted.
+ * Insert the fanned-out rows, in order, in one statement, only if the routing stamp is
+ * still `stamp`: a group registered since the caller loaded its table may match some of
+ * the events. Returns the current stamp; when it differs from `stamp`, nothing was
+ * inserted. Sends no NOTIFY: a commit carrying one serialises on a database-wide lock, so
+ * the caller notifies after the commit (coalesced, see `append-notifier.ts`).
  */
 export async function enqueue(
   pool: Pool,
   s: string,
   rows: readonly QueueInsert[],
   stamp: string,
-  channel: string,
 ): Promise<{ stamp: string; inserted: number }> {
   const result = await pool.query<{ stamp: string; inserted: string }>(
     `WITH stamp AS (SELECT COALESCE(max(seq), 0)::bigint AS seq FROM ${s}.queue_groups),
@@ -88,8 +88,7 @@ export async function enqueue(
        RETURNING 1
      )
      SELECT (SELECT seq FROM stamp)::text AS stamp,
-            (SELECT count(*) FROM ins)::text AS inserted,
-            (SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM ins)) AS notified`,
+            (SELECT count(*) FROM ins)::text AS inserted`,
     [
       rows.map((r) => r.group),
       rows.map((r) => r.eventId),
@@ -97,7 +96,6 @@ export async function enqueue(
       rows.map((r) => r.partitionKey),
       rows.map((r) => r.body),
       stamp,
-      channel,
     ],
   );
   const row = result.rows[0]!;
