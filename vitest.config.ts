@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const conditions = ['@eventfabric/source', 'module', 'node', 'development|production'];
 
@@ -10,6 +10,8 @@ export default defineConfig({
   ssr: { resolve: { conditions } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'docs/examples/**/*.test.ts'],
+    // Fault tests stop shared services: they run alone, in `vitest.fault.config.ts`.
+    exclude: [...configDefaults.exclude, '**/*.fault.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -1,4 +1,10 @@
-import { DatabaseError, createPool, type ClientConfig, type Pool } from './driver.js';
+import {
+  DatabaseError,
+  createPool,
+  isConnectionError,
+  type ClientConfig,
+  type Pool,
+} from './driver.js';
 import {
   CatchUpSubscription,
   DuplicateEventIdError,
@@ -236,7 +242,13 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   subscribe(options: SubscribeOptions): Subscription {
     this.assertOpen();
     const subscription = new CatchUpSubscription(
-      { readAll: (o) => this.readAll(o), onAppend: (wake) => this.notifier.on(wake) },
+      {
+        readAll: (o) => this.readAll(o),
+        onAppend: (wake) => this.notifier.on(wake),
+        // A lost connection is waited out: the subscription retries from its checkpoint.
+        retryDelayMs: (error, attempt) =>
+          isRetryable(error) && !this.closed ? Math.min(2000, 50 * 2 ** attempt) : undefined,
+      },
       options,
     );
     this.subscriptions.add(subscription);
@@ -424,8 +436,6 @@ export async function createPostgresEventStore(
       max: resolved.poolSize,
       connectionTimeoutMillis: resolved.connectTimeoutMs,
     });
-  // An idle client's error (server restart) must not crash the process; the next query reconnects.
-  if (ownsPool) pool.on('error', () => undefined);
   try {
     if (resolved.migrate) await migrate(pool, resolved.schema);
     else await pool.query('SELECT 1');
@@ -441,6 +451,10 @@ export async function createPostgresEventStore(
   return new PostgresEventStore(pool, ownsPool, resolved);
 }
 
+function isRetryable(error: unknown): boolean {
+  return error instanceof StoreUnavailableError && error.details.retryable === true;
+}
+
 function uniqueViolation(error: unknown): string | undefined {
   if (error instanceof DatabaseError && error.code === '23505') return error.constraint;
   return undefined;
@@ -451,7 +465,11 @@ function wrapPgError(error: unknown, schema: string): unknown {
   const code = error instanceof DatabaseError ? error.code : undefined;
   return new StoreUnavailableError(
     `PostgreSQL: ${(error as Error).message}`,
-    { schema, ...(code === undefined ? {} : { sqlState: code }) },
+    {
+      schema,
+      ...(code === undefined ? {} : { sqlState: code }),
+      ...(isConnectionError(error) ? { retryable: true } : {}),
+    },
     { cause: error },
   );
 }

@@ -7,7 +7,7 @@ import {
   type AppendOptions,
   type AppendResult,
 } from '@eventfabric/core';
-import { DatabaseError, type Pool } from './driver.js';
+import { DatabaseError, isConnectionError, type Pool } from './driver.js';
 import type { PostgresEventStore } from './postgres-event-store.js';
 
 /**
@@ -131,6 +131,9 @@ export async function withTransaction<T>(
   const client = await store.pool.connect().catch((error: unknown) => {
     throw storeError(error, store.schema);
   });
+  // A checked-out client has no pool listener: its connection dying must not crash the process.
+  const onError = (): void => undefined;
+  client.on('error', onError);
   const tx = new PostgresTransaction(client, store);
   let broken: Error | undefined;
   try {
@@ -167,6 +170,7 @@ export async function withTransaction<T>(
     return value;
   } finally {
     // A client whose transaction state is unknown is destroyed, not handed to the next user.
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }
@@ -177,7 +181,11 @@ export function storeError(error: unknown, schema: string): unknown {
   const code = error instanceof DatabaseError ? error.code : undefined;
   return new StoreUnavailableError(
     `PostgreSQL: ${(error as Error).message}`,
-    { schema, ...(code === undefined ? {} : { sqlState: code }) },
+    {
+      schema,
+      ...(code === undefined ? {} : { sqlState: code }),
+      ...(isConnectionError(error) ? { retryable: true } : {}),
+    },
     { cause: error },
   );
 }

@@ -8,6 +8,12 @@ export interface CatchUpSource {
   readAll(options: ReadAllOptions): Promise<StoredEvent[]>;
   /** Call `wake` whenever new events may have committed; returns an unsubscribe function. */
   onAppend(wake: () => void): () => void;
+  /**
+   * How long to wait before reading again after `readAll` failed (the `attempt`-th failure
+   * in a row), or undefined to end the subscription with SUBSCRIPTION_FAILED. Retries
+   * resume from the last checkpoint, so no event is skipped or handled twice.
+   */
+  retryDelayMs?(error: unknown, attempt: number): number | undefined;
 }
 
 /**
@@ -58,6 +64,7 @@ export class CatchUpSubscription implements Subscription {
     const batchSize = this.options.batchSize ?? 500;
     const { typePrefixes, categories, raw } = this.options;
     let cursor = this.position;
+    let failures = 0;
     while (!this.stopped) {
       this.pendingWake = false;
       let page: StoredEvent[];
@@ -69,7 +76,20 @@ export class CatchUpSubscription implements Subscription {
           categories,
           raw,
         });
+        failures = 0;
       } catch (error) {
+        const delay = this.stopped ? undefined : this.source.retryDelayMs?.(error, ++failures);
+        if (delay !== undefined) {
+          // `stop()` (or an append signal) cuts the wait short.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delay);
+            this.wakeUp = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          continue;
+        }
         throw new SubscriptionFailedError(
           'reading $all failed',
           { after: cursor },

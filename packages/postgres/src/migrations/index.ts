@@ -30,6 +30,9 @@ export const migrations: readonly Migration[] = [
 export async function migrate(pool: Pool, schema: string): Promise<number[]> {
   const s = quoteIdentifier(schema);
   const client = await pool.connect();
+  // A checked-out client has no pool listener: its connection dying must not crash the process.
+  const onError = (): void => undefined;
+  client.on('error', onError);
   const applied: number[] = [];
   try {
     await client.query('BEGIN');
@@ -58,6 +61,7 @@ export async function migrate(pool: Pool, schema: string): Promise<number[]> {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
+    client.removeListener('error', onError);
     client.release();
   }
 }
