@@ -6,3 +6,4 @@ export { withTransaction, PostgresTransaction } from './postgres-transaction.js'
 export * from './postgres-processed-events.js';
 export * from './postgres-dead-letter-store.js';
 export * from './postgres-queue-transport.js';
+export * from './horizon-metrics.js';
