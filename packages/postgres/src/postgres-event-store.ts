@@ -6,22 +6,20 @@ import {
   type Pool,
 } from './driver.js';
 import {
-  CatchUpSubscription,
+  SubscriptionSet,
   DuplicateEventIdError,
   EventFabricError,
-  InvalidArgumentError,
   StoreClosedError,
   StoreUnavailableError,
   WrongExpectedVersionError,
   aggregateStreamWithSnapshots,
-  assertAllFilter,
   assertExpectedVersion,
   assertStreamId,
   isSameEvent,
-  parseLimit,
-  parsePosition,
   prepareAppend,
   readStreamWindow,
+  resolveCorrelationRead,
+  resolveReadAll,
   streamCategory,
   type AggregateSource,
   type AggregateStreamOptions,
@@ -82,7 +80,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   private readonly notifier: PostgresNotifier;
   /** NOTIFY `<schema>_events` after appends commit, coalesced (not from the trigger). */
   private readonly appended: AppendNotifier;
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new SubscriptionSet();
   private schemas: EventSchemas | undefined;
   private closed = false;
 
@@ -178,9 +176,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
 
   async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
     this.assertOpen();
-    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
-    const limit = parseLimit(options.limit, 1000);
-    assertAllFilter(options);
+    const { after, limit } = resolveReadAll(options);
     const rows = await this.run(async () => {
       const upTo = await safePosition(this.pool, this.s);
       if (upTo <= after) return [];
@@ -194,11 +190,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     options: ReadByCorrelationOptions = {},
   ): Promise<StoredEvent[]> {
     this.assertOpen();
-    if (typeof correlationId !== 'string' || correlationId === '') {
-      throw new InvalidArgumentError('correlation id must be a non-empty string');
-    }
-    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
-    const limit = parseLimit(options.limit, 1000);
+    const { after, limit } = resolveCorrelationRead(correlationId, options);
     const rows = await this.run(async () => {
       const upTo = await safePosition(this.pool, this.s);
       return readByCorrelation(this.pool, this.s, correlationId, after, upTo, limit);
@@ -241,7 +233,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
 
   subscribe(options: SubscribeOptions): Subscription {
     this.assertOpen();
-    const subscription = new CatchUpSubscription(
+    return this.subscriptions.start(
       {
         readAll: (o) => this.readAll(o),
         onAppend: (wake) => this.notifier.on(wake),
@@ -251,11 +243,6 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
       },
       options,
     );
-    this.subscriptions.add(subscription);
-    void subscription.done
-      .catch(() => undefined)
-      .finally(() => this.subscriptions.delete(subscription));
-    return subscription;
   }
 
   /**
@@ -285,7 +272,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.subscriptions.stopAll();
     this.notifier.close();
     await this.appended.close();
     if (this.ownsPool) await this.pool.end();

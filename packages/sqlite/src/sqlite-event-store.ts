@@ -9,16 +9,15 @@ import {
   StoreUnavailableError,
   WrongExpectedVersionError,
   aggregateStreamWithSnapshots,
-  assertAllFilter,
   assertExpectedVersion,
   assertStreamId,
   checkExpectedVersion,
   isSameEvent,
-  parseLimit,
-  parsePosition,
   prepareAppend,
   readStreamWindow,
+  resolveCorrelationRead,
   resolveLimits,
+  resolveReadAll,
   streamCategory,
   type AggregateSource,
   type AggregateStreamOptions,
@@ -262,9 +261,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
 
   async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
     this.assertOpen();
-    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
-    const limit = parseLimit(options.limit, 1000);
-    assertAllFilter(options);
+    const { after, limit } = resolveReadAll(options);
     const rows = await this.lock.run(() => this.readAllQuery.run(after, limit, options));
     return this.present(rows, options.raw);
   }
@@ -274,11 +271,7 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     options: ReadByCorrelationOptions = {},
   ): Promise<StoredEvent[]> {
     this.assertOpen();
-    if (typeof correlationId !== 'string' || correlationId === '') {
-      throw new InvalidArgumentError('correlation id must be a non-empty string');
-    }
-    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
-    const limit = parseLimit(options.limit, 1000);
+    const { after, limit } = resolveCorrelationRead(correlationId, options);
     const rows = await this.lock.run(() =>
       this.statements.byCorrelation.all(correlationId, after, limit),
     );

@@ -1,6 +1,6 @@
 import { streamCategory, type CloudEvent } from '../envelope/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import type { AllFilter } from './event-store.js';
+import type { AllFilter, ReadAllOptions, ReadByCorrelationOptions } from './event-store.js';
 
 /** True when the event passes the filter (empty lists filter nothing). */
 export function matchesAllFilter(
@@ -51,4 +51,30 @@ export function assertAllFilter(filter: AllFilter): void {
       });
     }
   }
+}
+
+/**
+ * The cursor and page size of a `$all` read, with its filter checked.
+ * @throws InvalidArgumentError for a malformed position, limit or filter
+ */
+export function resolveReadAll(options: ReadAllOptions): { after: bigint; limit: number } {
+  const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
+  const limit = parseLimit(options.limit, 1000);
+  assertAllFilter(options);
+  return { after, limit };
+}
+
+/**
+ * The cursor and page size of a read by correlation id, with the id checked.
+ * @throws InvalidArgumentError for an empty id, a malformed position or limit
+ */
+export function resolveCorrelationRead(
+  correlationId: unknown,
+  options: ReadByCorrelationOptions,
+): { after: bigint; limit: number } {
+  if (typeof correlationId !== 'string' || correlationId === '') {
+    throw new InvalidArgumentError('correlation id must be a non-empty string');
+  }
+  const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
+  return { after, limit: parseLimit(options.limit, 1000) };
 }

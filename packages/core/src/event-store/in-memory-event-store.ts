@@ -3,7 +3,7 @@ import { DuplicateEventIdError, StoreClosedError } from '../errors/index.js';
 import type { StoredEvent } from '../envelope/index.js';
 import type { EventSchemas } from '../schema/event-schemas.js';
 import { aggregateStreamWithSnapshots, type AggregateSource } from './aggregate-stream.js';
-import { assertAllFilter, matchesAllFilter, parseLimit, parsePosition } from './all-filter.js';
+import { matchesAllFilter, resolveCorrelationRead, resolveReadAll } from './all-filter.js';
 import { SubscriptionSet } from './catch-up-subscription.js';
 import type {
   AggregateStreamOptions,
@@ -147,9 +147,7 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
 
   async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
     this.assertOpen();
-    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
-    const limit = parseLimit(options.limit, 1000);
-    assertAllFilter(options);
+    const { after, limit } = resolveReadAll(options);
     const out: StoredEvent[] = [];
     for (let i = Number(after); i < this.log.length && out.length < limit; i++) {
       const row = this.log[i]!;
@@ -163,8 +161,7 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
     options: ReadByCorrelationOptions = {},
   ): Promise<StoredEvent[]> {
     this.assertOpen();
-    const after = options.after === undefined ? 0n : parsePosition(options.after, 'after');
-    const limit = parseLimit(options.limit, 1000);
+    const { after, limit } = resolveCorrelationRead(correlationId, options);
     return this.log
       .filter((row) => row.correlationId === correlationId && row.position > after)
       .slice(0, limit)
