@@ -414,6 +414,23 @@ describe('eventfabric publish, given bad input', () => {
   );
 });
 
+describe('eventfabric publish, atomic across streams on SQLite', () => {
+  it('writes nothing when a later event’s id is already stored for another event', async () => {
+    const path = join(dir, 'atomic.db');
+    await seedStore(path, 'contribution-1', [
+      eventLine({ id: 'taken', subject: 'contribution-1' }),
+    ]);
+    const input =
+      eventLine({ id: 'fresh-1', subject: 'contribution-60' }) +
+      eventLine({ id: 'taken', subject: 'contribution-61' });
+    const result = await runCli(['publish', '--store', `sqlite:${path}`], { cwd: dir, input });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('error [DUPLICATE_EVENT_ID]');
+    expect(await inspectStore(path, 'contribution-60')).toEqual({ head: '1', streamVersion: -1 });
+    expect(await inspectStore(path, 'contribution-61')).toEqual({ head: '1', streamVersion: -1 });
+  });
+});
+
 describe('eventfabric schema register, given bad input', () => {
   const schemaDir = join(dir, 'incoming', 'people');
   const file = (name: string, text: string) => {

@@ -207,9 +207,10 @@ describe('eventfabric publish', () => {
     const all = await reader.readAll();
     await reader.close();
     expect(all.map((e) => [e.position, e.subject, e.streamversion, e.id])).toEqual([
+      // In input order, in one transaction: positions follow the input, not the grouping.
       ['1', 'contribution-1', 0, 'p-1'],
-      ['2', 'contribution-1', 1, 'p-3'],
-      ['3', 'member-1', 0, 'p-2'],
+      ['2', 'member-1', 0, 'p-2'],
+      ['3', 'contribution-1', 1, 'p-3'],
       ['4', 'member-1', 1, 'p-4'],
     ]);
   });

@@ -22,7 +22,8 @@ export function registerPublishCommand(program: Command, run: ActionRunner): voi
     .addHelpText(
       'after',
       `
-Events for one stream are appended together, in input order, with expected version any.
+Events are appended in input order with expected version any: on SQLite all of them in one
+transaction; on PostgreSQL one transaction per stream.
 Prints the count (--json: {"published":n,"positions":["p", ...]} in input order).
 
 Example:
@@ -39,14 +40,20 @@ Example:
           const checked = checkEvents(records, { schemas: opened.schemas, allowForeignTypes });
           const positions: string[] = new Array<string>(checked.length);
           const streams = groupByStream(checked);
-          for (const [streamId, group] of streams) {
-            const result = await opened.store.appendToStream(
-              streamId,
-              group.map(({ event }) => event.input),
-              { expectedVersion: 'any' },
-            );
-            group.forEach(({ index }, i) => (positions[index] = result.positions[i]!));
-          }
+          if (opened.backend.kind === 'sqlite') {
+            // One transaction for every stream: a failure (a disk error, an id stored for a
+            // different event) writes nothing at all.
+            const result = await opened.backend.store.appendMany(checked.map(({ input }) => input));
+            result.positions.forEach((position, i) => (positions[i] = position));
+          } else
+            for (const [streamId, group] of streams) {
+              const result = await opened.store.appendToStream(
+                streamId,
+                group.map(({ event }) => event.input),
+                { expectedVersion: 'any' },
+              );
+              group.forEach(({ index }, i) => (positions[index] = result.positions[i]!));
+            }
           const n = checked.length;
           ctx.out.result(
             `published ${n} ${plural(n, 'event')} to ${streams.size} ${plural(streams.size, 'stream')}`,
