@@ -15,10 +15,10 @@ import {
   aggregateStreamWithSnapshots,
   assertExpectedVersion,
   assertStreamId,
-  isSameEvent,
   prepareAppend,
   readStreamWindow,
   resolveCorrelationRead,
+  resolveEarlierAppend,
   resolveReadAll,
   streamCategory,
   type AggregateSource,
@@ -340,28 +340,18 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
       this.s,
       prepared.map((p) => p.event.id),
     );
-    const rows = prepared.map((p) => found.get(p.event.id));
-    const firstFound = rows.findIndex((row) => row !== undefined);
-    if (firstFound === -1) return undefined;
-    for (let i = 0; i < prepared.length; i++) {
-      const row = rows[i];
-      const { event } = prepared[i]!;
-      if (!row)
-        throw new DuplicateEventIdError(prepared[firstFound]!.event.id, {
-          reason: 'part of the batch is already stored',
-        });
-      const stored = JSON.parse(row.body) as { type: string; data: unknown };
-      if (!isSameEvent({ streamId: row.stream_id, ...stored }, { streamId, event })) {
-        throw new DuplicateEventIdError(event.id, { storedIn: row.stream_id });
-      }
-    }
-    const positions = rows.map((row) => row!.position);
-    return {
-      streamVersion: Number(rows[rows.length - 1]!.stream_version),
-      position: positions[positions.length - 1]!,
-      positions,
-      deduplicated: true,
-    };
+    const stored = prepared.map((p) => {
+      const row = found.get(p.event.id);
+      return (
+        row && {
+          streamId: row.stream_id,
+          streamVersion: row.stream_version,
+          position: row.position,
+          body: row.body,
+        }
+      );
+    });
+    return resolveEarlierAppend(streamId, prepared, stored);
   }
 
   private readonly aggregateSource: AggregateSource = {

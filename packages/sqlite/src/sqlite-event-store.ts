@@ -3,7 +3,6 @@ import Database from 'better-sqlite3';
 import {
   SubscriptionSet,
   DEFAULT_STORE_LIMITS,
-  DuplicateEventIdError,
   InvalidArgumentError,
   StoreClosedError,
   StoreUnavailableError,
@@ -12,10 +11,10 @@ import {
   assertExpectedVersion,
   assertStreamId,
   checkExpectedVersion,
-  isSameEvent,
   prepareAppend,
   readStreamWindow,
   resolveCorrelationRead,
+  resolveEarlierAppend,
   resolveLimits,
   resolveReadAll,
   streamCategory,
@@ -381,28 +380,18 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
    * different event, or when only part of the batch is stored.
    */
   private findEarlierAppend(streamId: string, prepared: PreparedEvent[]): AppendResult | undefined {
-    const rows = prepared.map((p) => this.statements.findById.get(p.event.id));
-    const firstFound = rows.findIndex((row) => row !== undefined);
-    if (firstFound === -1) return undefined;
-    for (let i = 0; i < prepared.length; i++) {
-      const row = rows[i];
-      const { event } = prepared[i]!;
-      if (!row)
-        throw new DuplicateEventIdError(prepared[firstFound]!.event.id, {
-          reason: 'part of the batch is already stored',
-        });
-      const stored = JSON.parse(row.body) as { type: string; data: unknown };
-      if (!isSameEvent({ streamId: row.stream_id, ...stored }, { streamId, event })) {
-        throw new DuplicateEventIdError(event.id, { storedIn: row.stream_id });
-      }
-    }
-    const positions = rows.map((row) => row!.position.toString());
-    return {
-      streamVersion: Number(rows[rows.length - 1]!.stream_version),
-      position: positions[positions.length - 1]!,
-      positions,
-      deduplicated: true,
-    };
+    const stored = prepared.map((p) => {
+      const row = this.statements.findById.get(p.event.id);
+      return (
+        row && {
+          streamId: row.stream_id,
+          streamVersion: row.stream_version,
+          position: row.position,
+          body: row.body,
+        }
+      );
+    });
+    return resolveEarlierAppend(streamId, prepared, stored);
   }
 
   private readonly aggregateSource: AggregateSource = {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { DuplicateEventIdError, StoreClosedError } from '../errors/index.js';
+import { StoreClosedError } from '../errors/index.js';
 import type { StoredEvent } from '../envelope/index.js';
 import type { EventSchemas } from '../schema/event-schemas.js';
 import { aggregateStreamWithSnapshots, type AggregateSource } from './aggregate-stream.js';
@@ -25,7 +25,7 @@ import { DEFAULT_STORE_LIMITS, type StoreLimits } from './limits.js';
 import {
   assertExpectedVersion,
   assertStreamId,
-  isSameEvent,
+  resolveEarlierAppend,
   prepareAppend,
   resolveLimits,
   type EventStoreCommonOptions,
@@ -83,27 +83,15 @@ export class InMemoryEventStore implements EventStore, SchemaStorage {
       schemas: this.schemas,
       allowForeignTypes: this.options.allowForeignTypes,
     });
-    const existing = prepared.map((p) => this.byId.get(p.event.id));
-    if (existing.some((row) => row !== undefined)) {
-      const rows = existing.filter((row): row is Row => row !== undefined);
-      const same =
-        rows.length === prepared.length &&
-        rows.every((row, i) => {
-          const stored = JSON.parse(row.json) as { type: string; data: unknown };
-          return isSameEvent(
-            { streamId: row.streamId, ...stored },
-            { streamId, event: prepared[i]!.event },
-          );
-        });
-      if (!same) throw new DuplicateEventIdError(prepared[existing.findIndex((r) => r)]!.event.id);
-      const positions = rows.map((r) => r.position.toString());
-      return {
-        streamVersion: rows[rows.length - 1]!.streamVersion,
-        position: positions[positions.length - 1]!,
-        positions,
-        deduplicated: true,
-      };
-    }
+    const earlier = resolveEarlierAppend(
+      streamId,
+      prepared,
+      prepared.map((p) => {
+        const row = this.byId.get(p.event.id);
+        return row && { ...row, body: row.json };
+      }),
+    );
+    if (earlier) return earlier;
     const stream = this.streams.get(streamId) ?? [];
     checkExpectedVersion(streamId, expected, stream.length - 1);
     const recordedAt = Date.now();

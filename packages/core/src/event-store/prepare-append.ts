@@ -6,7 +6,7 @@ import {
 } from '../errors/index.js';
 import { normalizeEvent, type CloudEvent } from '../envelope/index.js';
 import type { EventSchemas } from '../schema/event-schemas.js';
-import type { ExpectedVersion } from './event-store.js';
+import type { AppendResult, ExpectedVersion } from './event-store.js';
 import { MAX_STREAM_ID_LENGTH, type StoreLimits } from './limits.js';
 
 /** Store options shared by every implementation. */
@@ -120,4 +120,51 @@ export function isSameEvent(
     stored.type === incoming.event.type &&
     JSON.stringify(stored.data) === JSON.stringify(incoming.event.data)
   );
+}
+
+/** Where an event id is already stored, as a store reads it back for a retry check. */
+export interface StoredEventRef {
+  streamId: string;
+  streamVersion: number | bigint | string;
+  position: number | bigint | string;
+  /** The stored envelope as JSON. */
+  body: string;
+}
+
+/**
+ * Decide what a retried append means, given where each of its ids is already stored
+ * (`undefined` for an id not stored). Every store answers retries through this, so they
+ * agree exactly:
+ * - no id stored: `undefined` (not a retry);
+ * - every id stored, in this stream with the same type and data: the original result,
+ *   `deduplicated: true`;
+ * - otherwise DUPLICATE_EVENT_ID (an id used by another event, or part of the batch stored).
+ */
+export function resolveEarlierAppend(
+  streamId: string,
+  prepared: readonly PreparedEvent[],
+  stored: readonly (StoredEventRef | undefined)[],
+): AppendResult | undefined {
+  const firstFound = stored.findIndex((ref) => ref !== undefined);
+  if (firstFound === -1) return undefined;
+  prepared.forEach(({ event }, i) => {
+    const ref = stored[i];
+    if (!ref) {
+      throw new DuplicateEventIdError(prepared[firstFound]!.event.id, {
+        reason: 'part of the batch is already stored',
+      });
+    }
+    const { type, data } = JSON.parse(ref.body) as { type: string; data: unknown };
+    if (!isSameEvent({ streamId: ref.streamId, type, data }, { streamId, event })) {
+      throw new DuplicateEventIdError(event.id, { storedIn: ref.streamId });
+    }
+  });
+  const refs = stored as readonly StoredEventRef[];
+  const positions = refs.map((ref) => String(ref.position));
+  return {
+    streamVersion: Number(refs[refs.length - 1]!.streamVersion),
+    position: positions[positions.length - 1]!,
+    positions,
+    deduplicated: true,
+  };
 }
