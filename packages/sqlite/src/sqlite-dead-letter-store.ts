@@ -1,6 +1,10 @@
 import type Database from 'better-sqlite3';
 import {
+  DEAD_LETTER_COLUMNS,
   DeadLetterNotFoundError,
+  deadLetterFromRow,
+  deadLetterValues,
+  type DeadLetterRow,
   stampDeadLetter,
   type DeadLetter,
   type DeadLetterFilter,
@@ -15,30 +19,13 @@ import {
   type SqliteTarget,
 } from './sqlite-database.js';
 
-interface Row {
-  id: string;
-  handler: string;
-  group_name: string;
-  origin: string;
-  reason: DeadLetter['reason'];
-  event: string;
-  error: string;
-  attempts: number;
-  first_failed_at: string;
-  last_failed_at: string;
-  dead_lettered_at: string;
-}
-
-const COLUMNS =
-  'id, handler, group_name, origin, reason, event, error, attempts, first_failed_at, last_failed_at, dead_lettered_at';
-
 /** Dead letters in SQLite: durable before `add` resolves (the connection's synchronous level). */
 export class SqliteDeadLetterStore implements DeadLetterStore {
   private readonly db: Database.Database;
   private readonly owned: boolean;
   private readonly lock: ConnectionLock;
   private readonly insert: Database.Statement;
-  private readonly byId: Database.Statement<[string], Row>;
+  private readonly byId: Database.Statement<[string], DeadLetterRow>;
   private readonly noteStatement: Database.Statement<[string, string, string], FailureNote>;
   private readonly clear: Database.Statement;
 
@@ -46,9 +33,11 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     ({ db: this.db, owned: this.owned } = openTarget(target));
     this.lock = connectionLock(this.db);
     this.insert = this.db.prepare(
-      `INSERT INTO dead_letters (${COLUMNS}, event_id, event_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO dead_letters (${DEAD_LETTER_COLUMNS}, event_id, event_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.byId = this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM dead_letters WHERE id = ?`);
+    this.byId = this.db.prepare<[string], DeadLetterRow>(
+      `SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id = ?`,
+    );
     this.noteStatement = this.db.prepare<[string, string, string], FailureNote>(
       `INSERT INTO handler_failures (handler, event_id, first_failed_at, failures) VALUES (?, ?, ?, 1)
        ON CONFLICT (handler, event_id) DO UPDATE SET failures = failures + 1
@@ -59,39 +48,23 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
 
   async add(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): Promise<DeadLetter> {
     const d = stampDeadLetter(entry);
-    await this.lock.run(() =>
-      this.insert.run(
-        d.id,
-        d.handler,
-        d.group,
-        d.origin,
-        d.reason,
-        JSON.stringify(d.event),
-        JSON.stringify(d.error),
-        d.attempts,
-        d.firstFailedAt,
-        d.lastFailedAt,
-        d.deadLetteredAt,
-        d.event.id,
-        d.event.type,
-      ),
-    );
+    await this.lock.run(() => this.insert.run(...deadLetterValues(d)));
     return d;
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     const { where, params } = whereClause(filter);
-    const statement = this.db.prepare<unknown[], Row>(
-      `SELECT ${COLUMNS} FROM dead_letters ${where} ORDER BY id LIMIT ?`,
+    const statement = this.db.prepare<unknown[], DeadLetterRow>(
+      `SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters ${where} ORDER BY id LIMIT ?`,
     );
     const rows = await this.lock.run(() => statement.all(...params, filter.limit ?? 1000));
-    return rows.map(toDeadLetter);
+    return rows.map(deadLetterFromRow);
   }
 
   async get(id: string): Promise<DeadLetter> {
     const row = await this.lock.run(() => this.byId.get(id));
     if (!row) throw new DeadLetterNotFoundError(id);
-    return toDeadLetter(row);
+    return deadLetterFromRow(row);
   }
 
   async remove(ids: readonly string[]): Promise<number> {
@@ -139,22 +112,6 @@ function whereClause(filter: DeadLetterFilter): { where: string; params: unknown
     params.push(JSON.stringify(filter.ids));
   }
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
-}
-
-function toDeadLetter(row: Row): DeadLetter {
-  return {
-    id: row.id,
-    handler: row.handler,
-    group: row.group_name,
-    origin: row.origin,
-    reason: row.reason,
-    event: JSON.parse(row.event) as DeadLetter['event'],
-    error: JSON.parse(row.error) as DeadLetter['error'],
-    attempts: row.attempts,
-    firstFailedAt: row.first_failed_at,
-    lastFailedAt: row.last_failed_at,
-    deadLetteredAt: row.dead_lettered_at,
-  };
 }
 
 /** Dead letters in the store's file (or any SQLite database). */

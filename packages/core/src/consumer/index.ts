@@ -1,6 +1,7 @@
 export * from './handler.js';
 export * from './retry-policy.js';
 export * from './dead-letter-store.js';
+export * from './dead-letter-row.js';
 export * from './processed-events.js';
 export * from './consumer-metrics.js';
 export * from './handling-context.js';

@@ -1,24 +1,11 @@
 import type { Pool } from 'pg';
-import type { DeadLetter, DeadLetterFilter } from '@eventfabric/core';
-
-/** A `dead_letters` row; event and error are JSON text. */
-export interface DeadLetterRow {
-  id: string;
-  handler: string;
-  group_name: string;
-  origin: string;
-  reason: DeadLetter['reason'];
-  event: string;
-  error: string;
-  attempts: number;
-  first_failed_at: string;
-  last_failed_at: string;
-  dead_lettered_at: string;
-}
-
-/** The columns every dead-letter read selects. */
-export const DEAD_LETTER_COLUMNS =
-  'id, handler, group_name, origin, reason, event, error, attempts, first_failed_at, last_failed_at, dead_lettered_at';
+import {
+  DEAD_LETTER_COLUMNS,
+  deadLetterFromRow,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterRow,
+} from '@eventfabric/core';
 
 /** Dead letters matching `filter`, oldest first (ids are UUIDv7). */
 export async function listDeadLetters(
@@ -32,7 +19,7 @@ export async function listDeadLetters(
      ORDER BY id LIMIT $${params.length + 1}`,
     [...params, filter.limit ?? 1000],
   );
-  return result.rows.map(toDeadLetter);
+  return result.rows.map(deadLetterFromRow);
 }
 
 /** The dead letter with this id, or undefined. */
@@ -46,7 +33,7 @@ export async function getDeadLetter(
     [id],
   );
   const row = result.rows[0];
-  return row && toDeadLetter(row);
+  return row && deadLetterFromRow(row);
 }
 
 /** How many dead letters match `filter`. */
@@ -78,20 +65,4 @@ function whereClause(filter: DeadLetterFilter): { where: string; params: unknown
     clauses.push(`id = ANY($${params.length}::text[])`);
   }
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
-}
-
-function toDeadLetter(row: DeadLetterRow): DeadLetter {
-  return {
-    id: row.id,
-    handler: row.handler,
-    group: row.group_name,
-    origin: row.origin,
-    reason: row.reason,
-    event: JSON.parse(row.event) as DeadLetter['event'],
-    error: JSON.parse(row.error) as DeadLetter['error'],
-    attempts: row.attempts,
-    firstFailedAt: row.first_failed_at,
-    lastFailedAt: row.last_failed_at,
-    deadLetteredAt: row.dead_lettered_at,
-  };
 }

@@ -1,27 +1,12 @@
 import type { Pool } from 'pg';
-import type { DeadLetter } from '@eventfabric/core';
-import { DEAD_LETTER_COLUMNS } from './dead-letters-read.js';
+import { DEAD_LETTER_COLUMNS, deadLetterValues, type DeadLetter } from '@eventfabric/core';
 
 /** Insert a stamped dead letter; durable once the statement returns (autocommit). */
 export async function insertDeadLetter(pool: Pool, s: string, d: DeadLetter): Promise<void> {
   await pool.query(
     `INSERT INTO ${s}.dead_letters (${DEAD_LETTER_COLUMNS}, event_id, event_type)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [
-      d.id,
-      d.handler,
-      d.group,
-      d.origin,
-      d.reason,
-      JSON.stringify(d.event),
-      JSON.stringify(d.error),
-      d.attempts,
-      d.firstFailedAt,
-      d.lastFailedAt,
-      d.deadLetteredAt,
-      d.event.id,
-      d.event.type,
-    ],
+    deadLetterValues(d),
   );
 }
 
