@@ -30,6 +30,11 @@ export class PostgresNotifier {
     };
   }
 
+  /** Wake this process's listeners now, without waiting for a NOTIFY to come back. */
+  wakeLocal(): void {
+    this.wakeAll();
+  }
+
   close(): void {
     this.listeners.clear();
     this.stop();

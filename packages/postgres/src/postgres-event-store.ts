@@ -40,6 +40,7 @@ import {
   type Subscription,
 } from '@eventfabric/core';
 import { AppendNotifier } from './append-notifier.js';
+import { AppendQueue, type AppendOutcome } from './append-queue.js';
 import { migrate } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
 import {
@@ -49,7 +50,8 @@ import {
   type ResolvedPostgresOptions,
 } from './postgres-options.js';
 import { quoteIdentifier } from './schema-name.js';
-import { appendEvents } from './sql/append-events.js';
+import { appendEvents, type AppendRow } from './sql/append-events.js';
+import { appendStreams, type StreamAppend, type StreamAppendRow } from './sql/append-streams.js';
 import { findEventsById } from './sql/find-events-by-id.js';
 import { headPosition, positionAt } from './sql/head-position.js';
 import { horizon, type HorizonResult } from './sql/horizon.js';
@@ -64,6 +66,26 @@ import { streamVersion } from './sql/stream-version.js';
 
 /** Racing appends on one stream retry this often before giving up. */
 const MAX_APPEND_ATTEMPTS = 50;
+
+/** A combined append statement (group commit) takes appends up to this many events. */
+const MAX_COMBINED_EVENTS = 1000;
+
+/**
+ * How many append statements may run at once; appends beyond wait and share the next
+ * statement. A quarter of the pool (at least one) leaves the rest to reads and subscribers.
+ */
+function appendSlots(pool: Pool): number {
+  const max = (pool.options as { max?: number }).max ?? 10;
+  return Math.max(1, Math.floor(max / 4));
+}
+
+async function settle(work: Promise<AppendResult>): Promise<AppendOutcome> {
+  try {
+    return { ok: true, result: await work };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
 
 /**
  * The PostgreSQL {@link EventStore}. Positions come from a sequence, so concurrent
@@ -81,6 +103,8 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   /** NOTIFY `<schema>_events` after appends commit, coalesced (not from the trigger). */
   private readonly appended: AppendNotifier;
   private readonly subscriptions = new SubscriptionSet();
+  /** Appends from the pool; concurrent ones share statements and commits. */
+  private readonly appends: AppendQueue;
   private schemas: EventSchemas | undefined;
   private closed = false;
 
@@ -100,6 +124,14 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
       options.safetyTickMs,
     );
     this.appended = new AppendNotifier(pool, `${options.schema}_events`);
+    this.appends = new AppendQueue(
+      {
+        one: (a) => this.run(() => this.write(a.streamId, a.prepared, a.expected)),
+        many: (batch) => this.run(() => this.writeMany(batch)),
+      },
+      appendSlots(pool),
+      Math.max(options.limits.maxBatchSize, MAX_COMBINED_EVENTS),
+    );
   }
 
   async appendToStream(
@@ -115,9 +147,14 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
       schemas: this.schemas,
       allowForeignTypes: this.options.common.allowForeignTypes,
     });
-    const result = await this.run(() => this.write(streamId, prepared, expected));
+    const result = await this.appends.append({
+      streamId,
+      category: streamCategory(streamId),
+      prepared,
+      expected,
+    });
     // The statement committed (autocommit): wake subscribers here and in other processes.
-    if (!result.deduplicated) this.appended.notify();
+    if (!result.deduplicated) this.notifyAppended();
     return result;
   }
 
@@ -145,11 +182,13 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   }
 
   /**
-   * Tell subscribers (of every process) that events committed: a coalesced, fire-and-forget
-   * NOTIFY from the pool. `withTransaction` calls it after a COMMIT that appended. @internal
+   * Tell subscribers that events committed: this process's at once, other processes' by a
+   * throttled, fire-and-forget NOTIFY from the pool. `withTransaction` calls it after a COMMIT that appended. @internal
    */
   notifyAppended(): void {
-    if (!this.closed) this.appended.notify();
+    if (this.closed) return;
+    this.notifier.wakeLocal();
+    this.appended.notify();
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -272,7 +311,10 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.subscriptions.stopAll();
+    // Subscriptions stop first (reads would now fail), then appends already accepted finish.
+    const stopping = this.subscriptions.stopAll();
+    await this.appends.drain();
+    await stopping;
     this.notifier.close();
     await this.appended.close();
     if (this.ownsPool) await this.pool.end();
@@ -281,7 +323,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   /** One statement per attempt; a lost race on a stream version retries. */
   private async write(
     streamId: string,
-    prepared: PreparedEvent[],
+    prepared: readonly PreparedEvent[],
     expected: ExpectedVersion,
     db: Pool = this.pool,
   ): Promise<AppendResult> {
@@ -304,25 +346,76 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
           continue;
         throw error;
       }
-      const first = rows[0]!;
-      if (first.position === null) {
-        const earlier = await this.findEarlierAppend(streamId, prepared, db);
-        if (earlier) return earlier;
-        const actual = Number(first.current_version);
-        throw new WrongExpectedVersionError(
-          streamId,
-          expected,
-          actual === -1 ? 'no_stream' : actual,
-        );
-      }
-      const positions = rows.map((r) => r.position!);
-      return {
-        streamVersion: Number(rows[rows.length - 1]!.stream_version),
-        position: positions[positions.length - 1]!,
-        positions,
-        deduplicated: false,
-      };
+      return this.conclude(streamId, prepared, expected, rows, db);
     }
+  }
+
+  /**
+   * Several appends to distinct streams in one statement (the append queue's group
+   * commit). A unique violation aborts the statement: then each append runs on its own, in
+   * call order, with the single append's retry and idempotency handling.
+   */
+  private async writeMany(appends: readonly StreamAppend[]): Promise<AppendOutcome[]> {
+    let rows: StreamAppendRow[];
+    try {
+      rows = await appendStreams(this.pool, this.s, appends);
+    } catch (error) {
+      if (uniqueViolation(error) === undefined) throw error;
+      // One by one, in call order, so positions still follow it.
+      const outcomes: AppendOutcome[] = [];
+      for (const a of appends) {
+        outcomes.push(await settle(this.run(() => this.write(a.streamId, a.prepared, a.expected))));
+      }
+      return outcomes;
+    }
+    const byStream = new Map<string, AppendRow[]>();
+    for (const row of rows) {
+      const list = byStream.get(row.stream_id) ?? [];
+      list.push(
+        row.position === null
+          ? { position: null, stream_version: null, current_version: row.current_version! }
+          : { position: row.position, stream_version: row.stream_version },
+      );
+      byStream.set(row.stream_id, list);
+    }
+    return Promise.all(
+      appends.map((a) => {
+        const own = byStream.get(a.streamId) ?? [];
+        own.sort((x, y) => Number(x.stream_version) - Number(y.stream_version));
+        return settle(this.run(() => this.conclude(a.streamId, a.prepared, a.expected, own)));
+      }),
+    );
+  }
+
+  /**
+   * An append's result from its statement's rows: the inserted events, or none (or one row
+   * with a null position and the stream's version) when the expectation did not hold, which
+   * is a wrong expected version unless the events were stored by an earlier try.
+   */
+  private async conclude(
+    streamId: string,
+    prepared: readonly PreparedEvent[],
+    expected: ExpectedVersion,
+    rows: readonly AppendRow[],
+    db: Pool = this.pool,
+  ): Promise<AppendResult> {
+    const first = rows[0];
+    if (first === undefined || first.position === null) {
+      const earlier = await this.findEarlierAppend(streamId, prepared, db);
+      if (earlier) return earlier;
+      const actual =
+        first?.current_version !== undefined
+          ? Number(first.current_version)
+          : await streamVersion(db, this.s, streamId);
+      throw new WrongExpectedVersionError(streamId, expected, actual === -1 ? 'no_stream' : actual);
+    }
+    const positions = rows.map((r) => r.position!);
+    return {
+      streamVersion: Number(rows[rows.length - 1]!.stream_version),
+      position: positions[positions.length - 1]!,
+      positions,
+      deduplicated: false,
+    };
   }
 
   /**
@@ -332,7 +425,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
    */
   private async findEarlierAppend(
     streamId: string,
-    prepared: PreparedEvent[],
+    prepared: readonly PreparedEvent[],
     db: Pool = this.pool,
   ): Promise<AppendResult | undefined> {
     const found = await findEventsById(
