@@ -57,3 +57,4 @@ export function describeEventStoreConformance(
   });
 }
 export * from './consumer-records/index.js';
+export * from './relay/index.js';

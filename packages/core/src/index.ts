@@ -6,3 +6,4 @@ export * from './event-store/index.js';
 export * from './transport/index.js';
 export * from './consumer/index.js';
 export * from './replay/index.js';
+export * from './relay/index.js';
