@@ -7,3 +7,4 @@ export * from './postgres-processed-events.js';
 export * from './postgres-dead-letter-store.js';
 export * from './postgres-queue-transport.js';
 export * from './horizon-metrics.js';
+export * from './postgres-relay-checkpoints.js';

@@ -25,6 +25,7 @@ import {
 import { quoteIdentifier } from './schema-name.js';
 import {
   enqueue,
+  enqueueDirect,
   loadQueueGroups,
   registerQueueGroup,
   type QueueInsert,
@@ -208,6 +209,33 @@ export class PostgresQueueTransport implements Transport {
         throw new Error('the queue routing table kept changing during publish; try again');
       }
     }
+  }
+
+  /**
+   * Queue events for one group only, bypassing routing by topic: what a relay that feeds a
+   * group's queue from the event log calls (its own filter chose the events). Resolves once
+   * the rows committed. Events keep their store attributes (`position`, `streamversion`).
+   * @throws InvalidArgumentError for a malformed group name or event
+   */
+  async enqueueTo(group: string, events: readonly CloudEvent[]): Promise<void> {
+    this.assertOpen();
+    assertGroupName(group);
+    if (!Array.isArray(events))
+      throw new InvalidArgumentError('enqueueTo takes an array of events');
+    const rows: QueueInsert[] = events.map((input) => {
+      const event = normalizeEvent(input, { allowForeignTypes: true });
+      return {
+        group,
+        eventId: event.id,
+        type: event.type,
+        partitionKey: event.partitionkey,
+        body: JSON.stringify(input),
+      };
+    });
+    if (rows.length === 0) return;
+    await this.track(enqueueDirect(this.pool, this.s, rows));
+    this.published.notify();
+    for (const member of this.members) member.wake();
   }
 
   private async loadRouting(): Promise<Routing> {

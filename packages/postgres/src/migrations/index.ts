@@ -4,6 +4,7 @@ import { migration001 } from './001-initial.js';
 import { migration002 } from './002-consumer-records.js';
 import { migration003 } from './003-queue.js';
 import { migration004 } from './004-notify-after-commit.js';
+import { migration005 } from './005-relay-checkpoints.js';
 
 /** A numbered, immutable schema change, rendered for one schema. */
 export interface Migration {
@@ -19,6 +20,7 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: 'consumer-records', sql: migration002 },
   { version: 3, name: 'queue', sql: migration003 },
   { version: 4, name: 'notify-after-commit', sql: migration004 },
+  { version: 5, name: 'relay-checkpoints', sql: migration005 },
 ];
 
 /**

@@ -236,3 +236,29 @@ export async function extendLeases(
     [member, [...ids], leaseMs],
   );
 }
+
+/**
+ * Insert rows for named groups, in order, in one statement, with no routing check: what a
+ * relay feeding one group's queue from the event log writes. Sends no NOTIFY (see above).
+ */
+export async function enqueueDirect(
+  pool: Pool,
+  s: string,
+  rows: readonly QueueInsert[],
+): Promise<number> {
+  const result = await pool.query(
+    `INSERT INTO ${s}.queue_messages (group_name, event_id, event_type, partition_key, body)
+     SELECT u.g, u.e, u.t, u.k, u.b
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       WITH ORDINALITY AS u(g, e, t, k, b, n)
+     ORDER BY u.n`,
+    [
+      rows.map((r) => r.group),
+      rows.map((r) => r.eventId),
+      rows.map((r) => r.type),
+      rows.map((r) => r.partitionKey),
+      rows.map((r) => r.body),
+    ],
+  );
+  return result.rowCount ?? 0;
+}
