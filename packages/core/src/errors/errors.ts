@@ -231,3 +231,23 @@ export class ShutdownTimeoutError extends EventFabricError {
     );
   }
 }
+
+/**
+ * A broker connection was lost or refused, or a publish was in flight when it went; the
+ * broker may or may not have taken the events (`retryable: true`: publish them again).
+ */
+export class TransportUnavailableError extends EventFabricError {
+  constructor(message: string, details: ErrorDetails = {}, options?: ErrorOptions) {
+    super(ErrorCodes.TRANSPORT_UNAVAILABLE, message, details, options);
+  }
+}
+
+/**
+ * A queue or exchange (RabbitMQ), or a stream or consumer (JetStream), already exists on the
+ * broker with other settings than the ones declared; nothing was changed.
+ */
+export class TopologyConflictError extends EventFabricError {
+  constructor(message: string, details: ErrorDetails = {}, options?: ErrorOptions) {
+    super(ErrorCodes.TOPOLOGY_CONFLICT, message, details, options);
+  }
+}

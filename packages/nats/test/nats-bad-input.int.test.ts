@@ -1,0 +1,192 @@
+import { createEvent, EventFabricError, type CloudEvent } from '@eventfabric/core';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import {
+  createNatsTransport,
+  type NatsTransport,
+  type NatsTransportOptions,
+} from '../src/index.js';
+import { deleteStreams, describeWithNats, TEST_NATS_URL, uniqueToken } from './nats-available.js';
+
+const prefixes = new Set<string>();
+const opened: NatsTransport[] = [];
+
+async function connect(ns: string): Promise<NatsTransport> {
+  prefixes.add(`${ns}_`);
+  const transport = await createNatsTransport({
+    servers: TEST_NATS_URL,
+    namePrefix: `${ns}_`,
+    subjectPrefix: ns,
+    partitions: 2,
+  });
+  opened.push(transport);
+  return transport;
+}
+
+async function errorOf(work: () => Promise<unknown>): Promise<EventFabricError> {
+  const error = await work().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, 'the call should have failed').toBeInstanceOf(EventFabricError);
+  return error as EventFabricError;
+}
+
+function event(type: string, subject: string, data: unknown = {}): CloudEvent {
+  return createEvent({ type, source: '/bad-input-test', subject, data });
+}
+
+/** Names of the streams on the server that belong to `ns`. */
+async function streamsOf(transport: NatsTransport, ns: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const name of transport.jsm.streams.names()) {
+    if (name.startsWith(`${ns}_`)) names.push(name);
+  }
+  return names.sort();
+}
+
+/** A witness group on `orders.*` that records what it is handed. */
+async function witness(transport: NatsTransport): Promise<string[]> {
+  const handled: string[] = [];
+  await transport.subscribe(
+    'orders.witness',
+    async (delivery) => {
+      handled.push(delivery.event.id);
+      await delivery.ack();
+    },
+    { topics: ['orders.*'] },
+  );
+  return handled;
+}
+
+describeWithNats('NATS transport bad input', () => {
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((t) => t.close()));
+  });
+  afterAll(() => deleteStreams(prefixes));
+
+  it('malformed options are rejected with INVALID_CONFIG naming the option, before any connection', async () => {
+    const cases: [unknown, string][] = [
+      [undefined, 'options'],
+      [{}, 'servers'],
+      [{ servers: '' }, 'servers'],
+      [{ servers: [] }, 'servers'],
+      [{ servers: ['nats://a b:4222'] }, 'servers'],
+      [{ servers: 4222 }, 'servers'],
+      [{ servers: TEST_NATS_URL, partitions: 0 }, 'partitions'],
+      [{ servers: TEST_NATS_URL, partitions: 1.5 }, 'partitions'],
+      [{ servers: TEST_NATS_URL, partitions: '16' }, 'partitions'],
+      [{ servers: TEST_NATS_URL, partitions: 1025 }, 'partitions'],
+      [{ servers: TEST_NATS_URL, subjectPrefix: 'a..b' }, 'subjectPrefix'],
+      [{ servers: TEST_NATS_URL, subjectPrefix: 'a.>' }, 'subjectPrefix'],
+      [{ servers: TEST_NATS_URL, namePrefix: 'a.b' }, 'namePrefix'],
+      [{ servers: TEST_NATS_URL, stream: 'file' }, 'stream'],
+      [{ servers: TEST_NATS_URL, stream: { storage: 'disk' } }, 'storage'],
+      [{ servers: TEST_NATS_URL, stream: { replicas: 6 } }, 'stream.replicas'],
+      [{ servers: TEST_NATS_URL, stream: { maxAgeMs: -1 } }, 'stream.maxAgeMs'],
+      [{ servers: TEST_NATS_URL, stream: { maxBytes: -2 } }, 'stream.maxBytes'],
+      [
+        { servers: TEST_NATS_URL, stream: { maxAgeMs: 1000, duplicateWindowMs: 2000 } },
+        'stream.duplicateWindowMs',
+      ],
+      [{ servers: TEST_NATS_URL, consumer: { ackWaitMs: 10 } }, 'consumer.ackWaitMs'],
+      [{ servers: TEST_NATS_URL, consumer: { maxDeliver: 0 } }, 'consumer.maxDeliver'],
+      [{ servers: TEST_NATS_URL, mode: 'text' }, 'mode'],
+      [{ servers: TEST_NATS_URL, publishTimeoutMs: 0 }, 'publishTimeoutMs'],
+      [{ servers: TEST_NATS_URL, drainTimeoutMs: Number.NaN }, 'drainTimeoutMs'],
+    ];
+
+    const outcomes = [];
+    for (const [options] of cases) {
+      const error = await errorOf(() => createNatsTransport(options as NatsTransportOptions));
+      outcomes.push([error.code, Object.keys(error.details)[0]]);
+    }
+
+    expect(outcomes).toEqual(cases.map(([, name]) => ['INVALID_CONFIG', name]));
+  });
+
+  it('a server that does not answer fails with a retryable TRANSPORT_UNAVAILABLE', async () => {
+    const error = await errorOf(() => createNatsTransport({ servers: 'nats://127.0.0.1:1' }));
+
+    expect(error.code).toBe('TRANSPORT_UNAVAILABLE');
+    expect(error.details).toEqual({ retryable: true, servers: ['nats://127.0.0.1:1'] });
+  });
+
+  it('a batch with one malformed event, one whose type cannot be a subject, or one over max_payload publishes nothing', async () => {
+    const ns = uniqueToken();
+    const transport = await connect(ns);
+    const handled = await witness(transport);
+    const good = event('orders.order.placed.v1', 'order-1');
+    const maxPayload = transport.nc.info!.max_payload;
+    const batches: [CloudEvent[], string][] = [
+      [[good, { ...event('orders.order.placed.v1', 'order-2'), source: '' }], 'INVALID_EVENT'],
+      [
+        [good, { ...event('orders.order.placed.v1', 'order-2'), specversion: '0.3' as '1.0' }],
+        'INVALID_EVENT',
+      ],
+      [
+        [
+          good,
+          { ...event('orders.order.placed.v1', 'order-2'), type: 'orders.order>all.placed.v1' },
+        ],
+        'INVALID_ARGUMENT',
+      ],
+      [
+        [good, { ...event('orders.order.placed.v1', 'order-2'), type: 'orders.order placed.v1' }],
+        'INVALID_ARGUMENT',
+      ],
+      [
+        [good, { ...event('orders.order.placed.v1', 'order-2'), type: 'orders..placed.v1' }],
+        'INVALID_ARGUMENT',
+      ],
+      [
+        [good, event('orders.order.placed.v1', 'order-2', 'x'.repeat(maxPayload))],
+        'EVENT_TOO_LARGE',
+      ],
+      // A new context: its stream must not be declared either.
+      [[event('payments.payment.taken.v1', 'pay-1'), { ...good, id: '' }], 'INVALID_EVENT'],
+    ];
+
+    const codes = [];
+    for (const [batch] of batches) codes.push((await errorOf(() => transport.publish(batch))).code);
+    await transport.publish([good]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    expect(codes).toEqual(batches.map(([, code]) => code));
+    expect(handled).toEqual([good.id]);
+    expect((await transport.jsm.streams.info(`${ns}_orders_events`)).state.messages).toBe(1);
+    expect(await streamsOf(transport, ns)).toEqual([
+      `${ns}_orders_events`,
+      `${ns}_orders_witness_dlq`,
+    ]);
+  });
+
+  it('an oversize event reports its size and the server limit', async () => {
+    const ns = uniqueToken();
+    const transport = await connect(ns);
+    const big = event('orders.order.placed.v1', 'order-1', 'x'.repeat(2_000_000));
+
+    const error = await errorOf(() => transport.publish([big]));
+
+    expect(error.code).toBe('EVENT_TOO_LARGE');
+    expect(error.details).toMatchObject({ eventId: big.id, limit: transport.nc.info!.max_payload });
+    expect(error.details.size).toBeGreaterThan(2_000_000);
+    expect(await streamsOf(transport, ns)).toEqual([]);
+  });
+
+  it('subscribing with a pattern that does not name its context is rejected with INVALID_ARGUMENT, and nothing is declared', async () => {
+    const ns = uniqueToken();
+    const transport = await connect(ns);
+    const topicsList = [['*'], ['*.order.placed.v1'], ['orders.*', '*.x']];
+
+    const codes = [];
+    for (const topics of topicsList) {
+      codes.push(
+        (await errorOf(() => transport.subscribe('orders.any', async (d) => d.ack(), { topics })))
+          .code,
+      );
+    }
+
+    expect(codes).toEqual(['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT']);
+    expect(await streamsOf(transport, ns)).toEqual([]);
+  });
+});
