@@ -370,6 +370,87 @@ describeWithNats('NATS topology', () => {
     expect(dlq.state.messages).toBe(1);
   });
 
+  it('binary mode carries every attribute as a ce- header and data as the body; a structured member reads it as published', async () => {
+    const ns = uniqueToken();
+    const publisher = await connect(ns, { mode: 'binary', partitions: 1 });
+    const reader = await connect(ns, { partitions: 1 });
+    const received: CloudEvent[] = [];
+    await reader.subscribe(
+      'orders.reader',
+      async (d) => {
+        received.push(d.event);
+        await d.ack();
+      },
+      { topics: ['orders.*'] },
+    );
+    const placed = { ...event('orders.order.placed.v1', 'order-1', { total: 5 }), tenantid: 't-1' };
+
+    await publisher.publish([placed]);
+    await until(() => received.length === 1, 'the event');
+
+    expect(received).toEqual([placed]);
+    const stored = await publisher.jsm.streams.getMessage(`${ns}_orders_events`, { seq: 1 });
+    expect(stored!.string()).toBe('{"total":5}');
+    expect(stored!.header.get('ce-id')).toBe(placed.id);
+    expect(stored!.header.get('ce-tenantid')).toBe('t-1');
+    expect(stored!.header.get('Nats-Msg-Id')).toBe(placed.id);
+    expect(stored!.header.get('Content-Type')).toBe('application/json');
+  });
+
+  it('a handler running past ack_wait keeps its delivery (+WPI): it is not redelivered meanwhile', async () => {
+    const ns = uniqueToken();
+    const transport = await connect(ns, { partitions: 1, consumer: { ackWaitMs: 600 } });
+    const counts: number[] = [];
+    await transport.subscribe(
+      'orders.slow',
+      async (d) => {
+        counts.push(d.deliveryCount);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await d.ack();
+      },
+      { topics: ['orders.*'], concurrency: 2 },
+    );
+
+    await transport.publish([event('orders.order.placed.v1', 'order-1')]);
+    await until(() => counts.length === 1, 'the delivery');
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+
+    expect(counts).toEqual([1]);
+    const info = await transport.jsm.consumers.info(`${ns}_orders_events`, 'orders_slow_p00');
+    expect([info.num_ack_pending, info.num_redelivered]).toEqual([0, 0]);
+  });
+
+  it('dead-lettering one event of a group twice (a member died before its ack) keeps one entry', async () => {
+    const transport = await connect(uniqueToken());
+    const store = await createNatsDeadLetterStore(transport);
+    const failed = event('orders.order.placed.v1', 'order-1');
+    const entry = {
+      handler: 'billing',
+      group: 'orders.billing',
+      origin: 'orders.events',
+      reason: 'non_retryable' as const,
+      event: failed,
+      error: { code: 'NON_RETRYABLE', message: 'no' },
+      attempts: 1,
+      firstFailedAt: '2026-11-23T10:00:00.000Z',
+      lastFailedAt: '2026-11-23T10:00:00.000Z',
+    };
+
+    const first = await store.add(entry);
+    const again = await store.add({ ...entry, attempts: 2 });
+    const other = await store.add({ ...entry, group: 'orders.mailer', handler: 'mailer' });
+
+    expect(again).toEqual(first);
+    expect((await store.list()).map((l) => l.id)).toEqual([first.id, other.id]);
+    await store.remove([first.id]);
+    const redriven = await store.add({ ...entry, attempts: 3 });
+    expect(redriven.id).not.toBe(first.id);
+    expect((await store.list()).map((l) => [l.id, l.attempts])).toEqual([
+      [other.id, 1],
+      [redriven.id, 3],
+    ]);
+  });
+
   describeDeadLetterStoreConformance('NATS', {
     create: async () => createNatsDeadLetterStore(await connect(uniqueToken())),
   });
