@@ -1,8 +1,10 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { createPostgresEventStore, migrations, withTransaction } from '@eventfabric/postgres';
-import { eventLine, runCli, tempDir } from './cli-harness.js';
+import { collect, eventLine, runCli, sleep, spawnCli, tempDir } from './cli-harness.js';
+import { treasuryEvent, type TreasuryEventSpec } from './fixtures/ledger.js';
 import {
   TEST_PG_URL,
   describeWithPostgres,
@@ -11,6 +13,25 @@ import {
   storeUrl,
   testSchemaName,
 } from './pg-available.js';
+
+const PG_LEDGER_CONFIG = fileURLToPath(
+  new URL('./fixtures/pg-handlers.config.mjs', import.meta.url),
+);
+
+async function until<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await sleep(50);
+  }
+}
 
 interface DoctorReport {
   ok: boolean;
@@ -269,19 +290,85 @@ describeWithPostgres('eventfabric on PostgreSQL (--store postgres://…)', () =>
     },
   );
 
-  it('given a PostgreSQL store, when running consume, then INVALID_CONFIG names the SQLite-only limitation', async () => {
+  it('given a PostgreSQL store, when consuming, then the log and live events are handled once each through the group queues, and SIGTERM drains', async () => {
     const { schema, store } = freshStore();
-
-    const result = await runCli(['consume', '--json', ...store], { cwd: dir });
-
-    expect(result.code).toBe(1);
-    expect(JSON.parse(result.stderr)).toMatchObject({
-      error: {
-        code: 'INVALID_CONFIG',
-        message: expect.stringContaining('consume needs a SQLite store in this build') as string,
-      },
-    });
-    expect(await schemaExists(schema)).toBe(false);
+    const cwd = join(dir, `consume-${schema}`);
+    mkdirSync(cwd, { recursive: true });
+    copyFileSync(PG_LEDGER_CONFIG, join(cwd, 'eventfabric.config.mjs'));
+    const env = { LEDGER_SCHEMA: schema };
+    const pg = await createPostgresEventStore({ connectionString: TEST_PG_URL, schema });
+    try {
+      await pg.pool.query(
+        `CREATE TABLE "${schema}".balances (member text PRIMARY KEY, cents integer NOT NULL)`,
+      );
+      const append = (specs: TreasuryEventSpec[]) =>
+        Promise.all(
+          specs.map((spec) => pg.appendToStream(`member-${spec.member}`, [treasuryEvent(spec)])),
+        );
+      await append([
+        { id: 'c-1', member: 1, cents: 100 },
+        { id: 'c-2', member: 2, cents: 200 },
+        { id: 'r-1', member: 1, cents: 30, type: 'treasury.refund.issued.v1' },
+      ]);
+      const processed = async () =>
+        (
+          await pg.pool.query<{ p: string }>(
+            `SELECT handler || ' ' || event_id AS p FROM "${schema}".processed_events ORDER BY 1`,
+          )
+        ).rows.map((r) => r.p);
+      const child = spawnCli(['consume', '--concurrency', '2', ...store], { cwd, env });
+      const result = collect(child);
+      let stdout = '';
+      child.stdout.on('data', (d: string) => (stdout += d));
+      await until(
+        async () => stdout,
+        (s) => s.includes('consuming'),
+        'the consumer to start',
+      );
+      await until(processed, (p) => p.length === 5, 'the backlog');
+      await append([{ id: 'c-3', member: 2, cents: 5 }]);
+      expect(await until(processed, (p) => p.length === 7, 'the live event')).toEqual([
+        'balances c-1',
+        'balances c-2',
+        'balances c-3',
+        'balances r-1',
+        'receipts c-1',
+        'receipts c-2',
+        'receipts c-3',
+      ]);
+      const balances = await pg.pool.query<{ member: string; cents: number }>(
+        `SELECT member, cents FROM "${schema}".balances ORDER BY member`,
+      );
+      expect(balances.rows).toEqual([
+        { member: 'm-1', cents: 70 },
+        { member: 'm-2', cents: 205 },
+      ]);
+      const receipts = await until(
+        async () =>
+          (await pg.readAll({ typePrefixes: ['treasury.receipt.'] }))
+            .map((e) => e.causationid)
+            .sort(),
+        (r) => r.length === 3,
+        'three receipts',
+      );
+      expect(receipts).toEqual(['c-1', 'c-2', 'c-3']);
+      child.kill('SIGTERM');
+      const { code, stderr } = await result;
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(stdout).toBe(
+        'consuming as ledger.balances, ledger.receipts; SIGINT or SIGTERM stops\nstopped: in-flight handlings drained\n',
+      );
+      // Each group's relay released its lease and kept its checkpoint.
+      const relays = await pg.pool.query<{ name: string; owner: string | null }>(
+        `SELECT name, owner FROM "${schema}".relay_checkpoints ORDER BY name`,
+      );
+      expect(relays.rows).toEqual([
+        { name: 'group:ledger.balances', owner: null },
+        { name: 'group:ledger.receipts', owner: null },
+      ]);
+    } finally {
+      await pg.close();
+    }
   });
 
   it('given a PostgreSQL store, when listing dead letters, then the empty queue is read from it', async () => {

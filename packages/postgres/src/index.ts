@@ -8,3 +8,4 @@ export * from './postgres-dead-letter-store.js';
 export * from './postgres-queue-transport.js';
 export * from './horizon-metrics.js';
 export * from './postgres-relay-checkpoints.js';
+export * from './postgres-log-transport.js';

@@ -15,7 +15,9 @@ import {
   aggregateStreamWithSnapshots,
   assertExpectedVersion,
   assertStreamId,
+  isSameEvent,
   prepareAppend,
+  prepareAppendMany,
   readStreamWindow,
   resolveCorrelationRead,
   resolveEarlierAppend,
@@ -24,12 +26,14 @@ import {
   type AggregateSource,
   type AggregateStreamOptions,
   type AggregateStreamResult,
+  type AppendManyResult,
   type AppendOptions,
   type AppendResult,
   type EventSchemas,
   type EventStore,
   type ExpectedVersion,
   type PreparedEvent,
+  type PreparedStreamEvent,
   type ReadAllOptions,
   type ReadByCorrelationOptions,
   type ReadStreamOptions,
@@ -51,7 +55,12 @@ import {
 } from './postgres-options.js';
 import { quoteIdentifier } from './schema-name.js';
 import { appendEvents, type AppendRow } from './sql/append-events.js';
-import { appendStreams, type StreamAppend, type StreamAppendRow } from './sql/append-streams.js';
+import {
+  appendStreams,
+  type StreamAppend,
+  type StreamAppendEvent,
+  type StreamAppendRow,
+} from './sql/append-streams.js';
 import { findEventsById } from './sql/find-events-by-id.js';
 import { headPosition, positionAt } from './sql/head-position.js';
 import { horizon, type HorizonResult } from './sql/horizon.js';
@@ -77,6 +86,33 @@ const MAX_COMBINED_EVENTS = 1000;
 function appendSlots(pool: Pool): number {
   const max = (pool.options as { max?: number }).max ?? 10;
   return Math.max(1, Math.floor(max / 4));
+}
+
+/** The events' streams, in order of first appearance, and each event's place in its stream. */
+function groupByStream(prepared: readonly PreparedStreamEvent[]): {
+  appends: StreamAppend[];
+  events: StreamAppendEvent[];
+} {
+  const appends: StreamAppend[] = [];
+  const counts: number[] = [];
+  const index = new Map<string, number>();
+  const events = prepared.map((p) => {
+    let append = index.get(p.streamId);
+    if (append === undefined) {
+      append = appends.length;
+      index.set(p.streamId, append);
+      appends.push({
+        streamId: p.streamId,
+        category: streamCategory(p.streamId),
+        prepared: [],
+        expected: 'any',
+      });
+      counts.push(0);
+    }
+    const ord = ++counts[append]!;
+    return { append, ord, prepared: p };
+  });
+  return { appends, events };
 }
 
 async function settle(work: Promise<AppendResult>): Promise<AppendOutcome> {
@@ -155,6 +191,25 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     });
     // The statement committed (autocommit): wake subscribers here and in other processes.
     if (!result.deduplicated) this.notifyAppended();
+    return result;
+  }
+
+  /**
+   * Append events each to its own stream (its `subject`), all or nothing, in one statement:
+   * positions follow the order given. Events whose ids are already stored with the same
+   * stream, type and data (a retried publish) keep their first position and count as
+   * duplicates; an id stored for a different event fails with DUPLICATE_EVENT_ID and writes
+   * nothing. What a transport on the log publishes with.
+   */
+  async appendMany(events: readonly unknown[]): Promise<AppendManyResult> {
+    this.assertOpen();
+    const prepared = prepareAppendMany(events, this.options.limits, {
+      schemas: this.schemas,
+      allowForeignTypes: this.options.common.allowForeignTypes,
+    });
+    if (prepared.length === 0) return { positions: [], duplicates: 0 };
+    const result = await this.run(() => this.writeEvents(prepared));
+    if (result.duplicates < prepared.length) this.notifyAppended();
     return result;
   }
 
@@ -385,6 +440,61 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
         return settle(this.run(() => this.conclude(a.streamId, a.prepared, a.expected, own)));
       }),
     );
+  }
+
+  /** appendMany's statement, retried around stored ids and version races. */
+  private async writeEvents(prepared: readonly PreparedStreamEvent[]): Promise<AppendManyResult> {
+    /** Positions of events stored before this call, by id. */
+    const stored = new Map<string, string>();
+    for (let attempt = 1; ; attempt++) {
+      const fresh = prepared.filter((p) => !stored.has(p.event.id));
+      const positions = new Map(stored);
+      if (fresh.length > 0) {
+        const { appends, events } = groupByStream(fresh);
+        try {
+          for (const row of await appendStreams(this.pool, this.s, appends, events)) {
+            positions.set(row.event_id!, row.position!);
+          }
+        } catch (error) {
+          const constraint = uniqueViolation(error);
+          if (constraint === 'events_event_id_key') {
+            await this.collectStored(fresh, stored);
+            continue;
+          }
+          if (constraint === 'events_stream_id_stream_version_key' && attempt < MAX_APPEND_ATTEMPTS)
+            continue;
+          throw error;
+        }
+      }
+      return {
+        positions: prepared.map((p) => positions.get(p.event.id)!),
+        duplicates: stored.size,
+      };
+    }
+  }
+
+  /**
+   * Add the events of `fresh` already stored to `stored`, by id.
+   * @throws DuplicateEventIdError when an id holds a different event
+   */
+  private async collectStored(
+    fresh: readonly PreparedStreamEvent[],
+    stored: Map<string, string>,
+  ): Promise<void> {
+    const found = await findEventsById(
+      this.pool,
+      this.s,
+      fresh.map((p) => p.event.id),
+    );
+    for (const { streamId, event } of fresh) {
+      const row = found.get(event.id);
+      if (!row) continue;
+      const { type, data } = JSON.parse(row.body) as { type: string; data: unknown };
+      if (!isSameEvent({ streamId: row.stream_id, type, data }, { streamId, event })) {
+        throw new DuplicateEventIdError(event.id, { storedIn: row.stream_id });
+      }
+      stored.set(event.id, row.position);
+    }
   }
 
   /**

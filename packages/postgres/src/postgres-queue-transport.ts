@@ -214,7 +214,8 @@ export class PostgresQueueTransport implements Transport {
   /**
    * Queue events for one group only, bypassing routing by topic: what a relay that feeds a
    * group's queue from the event log calls (its own filter chose the events). Resolves once
-   * the rows committed. Events keep their store attributes (`position`, `streamversion`).
+   * the rows committed. Deliveries carry the events as published: a stored event's
+   * `position` and `streamversion` are dropped.
    * @throws InvalidArgumentError for a malformed group name or event
    */
   async enqueueTo(group: string, events: readonly CloudEvent[]): Promise<void> {
@@ -229,7 +230,7 @@ export class PostgresQueueTransport implements Transport {
         eventId: event.id,
         type: event.type,
         partitionKey: event.partitionkey,
-        body: JSON.stringify(input),
+        body: JSON.stringify(event),
       };
     });
     if (rows.length === 0) return;

@@ -3,6 +3,6 @@ export { migrate, migrations, type Migration } from './migrations/index.js';
 export * from './sqlite-database.js';
 export * from './sqlite-dead-letter-store.js';
 export * from './sqlite-processed-events.js';
-export type { AppendManyResult } from './append-many.js';
+export type { AppendManyResult } from '@eventfabric/core';
 export * from './sqlite-transport.js';
 export { makeDirectories } from './make-directories.js';

@@ -36,13 +36,11 @@ import {
   type StoredSchemaRecord,
   type SubscribeOptions,
   type Subscription,
-} from '@eventfabric/core';
-import {
-  createAppendMany,
   prepareAppendMany,
   type AppendManyResult,
   type PreparedStreamEvent,
-} from './append-many.js';
+} from '@eventfabric/core';
+import { createAppendMany } from './append-many.js';
 import { AppendSignal } from './append-signal.js';
 import { makeDirectories } from './make-directories.js';
 import {

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError as CommanderInvalidArgumentError } from 'commander';
-import { createConsumer, type EventHandler } from '@eventfabric/core';
+import { createConsumer, type EventHandler, type Transport } from '@eventfabric/core';
+import { createPostgresLogTransport } from '@eventfabric/postgres';
 import { createSqliteTransport } from '@eventfabric/sqlite';
 import { collect } from '../arguments.js';
 import type { ActionRunner } from '../context.js';
 import { findHandler, parseServiceName, requireHandlers } from '../handlers.js';
-import { assertSqliteStore, deadLetterStore, openStore, processedEvents } from '../store.js';
+import { deadLetterStore, openStore, processedEvents } from '../store.js';
 import { untilSignal } from '../until-signal.js';
 
 interface ConsumeCommandOptions {
@@ -17,11 +18,13 @@ interface ConsumeCommandOptions {
 export function registerConsumeCommand(program: Command, run: ActionRunner): void {
   program
     .command('consume')
-    .summary("run the config file's handlers on the embedded transport")
+    .summary("run the config file's handlers on the store's log")
     .description(
       "run the config file's handlers against the store's log until SIGINT or SIGTERM: each " +
         'handler is the consumer group <service>.<handler>, with retries, dead letters in the ' +
-        'store and its processed-event record; several processes may consume one group',
+        'store and its processed-event record; several processes may consume one group. On ' +
+        'SQLite the embedded transport follows the log; on PostgreSQL a relay per group (one ' +
+        "process at a time, by lease) feeds the group's queue (FOR UPDATE SKIP LOCKED) from the log",
     )
     .option('--handler <name>', 'run only this handler (repeatable; default: all)', collect)
     .option(
@@ -52,19 +55,17 @@ Examples:
       run(async (ctx, command) => {
         const options = command.opts<ConsumeCommandOptions>();
         const config = ctx.config();
-        assertSqliteStore(
-          config,
-          'consume',
-          "it runs handlers on the embedded transport, which follows the SQLite store's log",
-        );
         const all = requireHandlers(config, 'consume');
         const handlers: readonly EventHandler[] =
           options.handler === undefined
             ? all
             : options.handler.map((name) => findHandler(all, name));
         const opened = await openStore(config);
-        if (opened.backend.kind !== 'sqlite') throw new Error('unreachable: checked above');
-        const transport = createSqliteTransport({ store: opened.backend.store });
+        const { backend } = opened;
+        const transport: Transport =
+          backend.kind === 'sqlite'
+            ? createSqliteTransport({ store: backend.store })
+            : await createPostgresLogTransport({ store: backend.store });
         const record = processedEvents(opened);
         const consumer = createConsumer({
           service: config.service,

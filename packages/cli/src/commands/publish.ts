@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkEvents, type CheckedEvent } from '../check-events.js';
+import { checkEvents } from '../check-events.js';
 import type { ActionRunner } from '../context.js';
 import { parseNdjson, readInput } from '../ndjson.js';
 import { plural } from '../output.js';
@@ -22,8 +22,8 @@ export function registerPublishCommand(program: Command, run: ActionRunner): voi
     .addHelpText(
       'after',
       `
-Events are appended in input order with expected version any: on SQLite all of them in one
-transaction; on PostgreSQL one transaction per stream.
+Events are appended in input order with expected version any, all of them in one
+transaction (SQLite and PostgreSQL): a failure writes nothing.
 Prints the count (--json: {"published":n,"positions":["p", ...]} in input order).
 
 Example:
@@ -38,22 +38,12 @@ Example:
         const opened = await openStore(config, { loadSchemaFiles: true, allowForeignTypes });
         try {
           const checked = checkEvents(records, { schemas: opened.schemas, allowForeignTypes });
-          const positions: string[] = new Array<string>(checked.length);
-          const streams = groupByStream(checked);
-          if (opened.backend.kind === 'sqlite') {
-            // One transaction for every stream: a failure (a disk error, an id stored for a
-            // different event) writes nothing at all.
-            const result = await opened.backend.store.appendMany(checked.map(({ input }) => input));
-            result.positions.forEach((position, i) => (positions[i] = position));
-          } else
-            for (const [streamId, group] of streams) {
-              const result = await opened.store.appendToStream(
-                streamId,
-                group.map(({ event }) => event.input),
-                { expectedVersion: 'any' },
-              );
-              group.forEach(({ index }, i) => (positions[index] = result.positions[i]!));
-            }
+          const streams = new Set(checked.map((event) => event.streamId));
+          // One transaction for every stream: a failure (a disk error, an id stored for a
+          // different event) writes nothing at all.
+          const { positions } = await opened.backend.store.appendMany(
+            checked.map(({ input }) => input),
+          );
           const n = checked.length;
           ctx.out.result(
             `published ${n} ${plural(n, 'event')} to ${streams.size} ${plural(streams.size, 'stream')}`,
@@ -64,17 +54,4 @@ Example:
         }
       }),
     );
-}
-
-/** Events per stream, streams in order of first appearance, each with its input index. */
-function groupByStream(
-  checked: CheckedEvent[],
-): Map<string, { event: CheckedEvent; index: number }[]> {
-  const streams = new Map<string, { event: CheckedEvent; index: number }[]>();
-  checked.forEach((event, index) => {
-    const group = streams.get(event.streamId) ?? [];
-    group.push({ event, index });
-    streams.set(event.streamId, group);
-  });
-  return streams;
 }

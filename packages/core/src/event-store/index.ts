@@ -3,6 +3,7 @@ export * from './limits.js';
 export * from './expected-version.js';
 export * from './all-filter.js';
 export * from './prepare-append.js';
+export * from './prepare-append-many.js';
 export * from './read-stream-window.js';
 export * from './catch-up-subscription.js';
 export * from './aggregate-stream.js';

@@ -9,12 +9,28 @@ export interface StreamAppend {
   expected: ExpectedVersion;
 }
 
+/** An event of a combined statement: which append (index) it belongs to, and its place there. */
+export interface StreamAppendEvent {
+  append: number;
+  /** 1-based: the event goes at the stream's version + ord. */
+  ord: number;
+  prepared: PreparedEvent;
+}
+
+/** The events of `appends`, append after append, each in its own order. */
+export function eventsInAppendOrder(appends: readonly StreamAppend[]): StreamAppendEvent[] {
+  return appends.flatMap((a, append) =>
+    a.prepared.map((prepared, i) => ({ append, ord: i + 1, prepared })),
+  );
+}
+
 /**
  * One row per inserted event (with `position`), and one row per append whose expected
  * version did not hold (`position` null, `current_version` set).
  */
 export interface StreamAppendRow {
   stream_id: string;
+  event_id: string | null;
   current_version: string | null;
   position: string | null;
   stream_version: string | null;
@@ -22,9 +38,10 @@ export interface StreamAppendRow {
 
 /**
  * Several appends, to distinct streams, in one statement (one round trip, one implicit
- * transaction, one commit): the store's group commit for concurrent appends. Each append's
- * expected version is checked on its own: one that fails inserts nothing and reports its
- * stream's version, the others are stored. Positions follow the input order. A unique
+ * transaction, one commit): the store's group commit for concurrent appends, and
+ * `appendMany`. Each append's expected version is checked on its own: one that fails inserts
+ * nothing and reports its stream's version, the others are stored. Positions follow the
+ * order of the events given. A unique
  * violation (a duplicate event id, or a version race with another process) aborts the
  * whole statement; the store then runs the appends one by one.
  */
@@ -50,56 +67,34 @@ export function appendStreamsSql(s: string): string {
           WITH ORDINALITY AS v(idx, ord, event_id, type, correlation_id, body, n)
         JOIN ok ON ok.idx = v.idx
       ORDER BY v.n
-      RETURNING stream_id, position, stream_version
+      RETURNING stream_id, event_id, position, stream_version
     )
-    SELECT stream_id, NULL::bigint AS current_version, position, stream_version FROM inserted
+    SELECT stream_id, event_id, NULL::bigint AS current_version, position, stream_version
+    FROM inserted
     UNION ALL
-    SELECT a.stream_id, a.version, NULL, NULL FROM a WHERE a.idx NOT IN (SELECT idx FROM ok)`;
+    SELECT a.stream_id, NULL, a.version, NULL, NULL FROM a WHERE a.idx NOT IN (SELECT idx FROM ok)`;
 }
 
 export async function appendStreams(
   pool: Pick<Pool, 'query'>,
   s: string,
   appends: readonly StreamAppend[],
+  events: readonly StreamAppendEvent[] = eventsInAppendOrder(appends),
 ): Promise<StreamAppendRow[]> {
-  const streams: string[] = [];
-  const categories: string[] = [];
-  const kinds: string[] = [];
-  const expectations: (number | null)[] = [];
-  const owners: number[] = [];
-  const ordinals: number[] = [];
-  const ids: string[] = [];
-  const types: string[] = [];
-  const correlations: (string | undefined)[] = [];
-  const bodies: string[] = [];
-  appends.forEach((append, i) => {
-    streams.push(append.streamId);
-    categories.push(append.category);
-    kinds.push(typeof append.expected === 'number' ? 'exact' : append.expected);
-    expectations.push(typeof append.expected === 'number' ? append.expected : null);
-    append.prepared.forEach(({ event, json }, ord) => {
-      owners.push(i + 1);
-      ordinals.push(ord + 1);
-      ids.push(event.id);
-      types.push(event.type);
-      correlations.push(event.correlationid);
-      bodies.push(json);
-    });
-  });
   const result = await pool.query<StreamAppendRow>({
     name: `ef-append-streams-${s}`,
     text: appendStreamsSql(s),
     values: [
-      streams,
-      categories,
-      kinds,
-      expectations,
-      owners,
-      ordinals,
-      ids,
-      types,
-      correlations,
-      bodies,
+      appends.map((a) => a.streamId),
+      appends.map((a) => a.category),
+      appends.map((a) => (typeof a.expected === 'number' ? 'exact' : a.expected)),
+      appends.map((a) => (typeof a.expected === 'number' ? a.expected : null)),
+      events.map((e) => e.append + 1),
+      events.map((e) => e.ord),
+      events.map((e) => e.prepared.event.id),
+      events.map((e) => e.prepared.event.type),
+      events.map((e) => e.prepared.event.correlationid),
+      events.map((e) => e.prepared.json),
     ],
   });
   return result.rows;
