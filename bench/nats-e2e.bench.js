@@ -95,15 +95,25 @@ async function raw(round) {
     const events = makeEvents(`bench.contribution.approved.v${round + 1}`);
     const encoder = new TextEncoder();
     const started = process.hrtime.bigint();
-    const pending = new Set();
+    // The same window as the transport's: a counter and a queue of waiters.
+    const acks = [];
+    const waiting = [];
+    let inFlight = 0;
     for (const event of events) {
-      if (pending.size >= WINDOW) await Promise.race(pending);
-      const ack = js
-        .publish(`${ns}.${event.type}`, encoder.encode(JSON.stringify(event)), { msgID: event.id })
-        .finally(() => pending.delete(ack));
-      pending.add(ack);
+      if (inFlight >= WINDOW) await new Promise((resolve) => waiting.push(resolve));
+      inFlight++;
+      acks.push(
+        js
+          .publish(`${ns}.${event.type}`, encoder.encode(JSON.stringify(event)), {
+            msgID: event.id,
+          })
+          .finally(() => {
+            inFlight--;
+            waiting.shift()?.();
+          }),
+      );
     }
-    await Promise.all(pending);
+    await Promise.all(acks);
     const publishRate = rate(EVENTS, started);
     const consumeStarted = process.hrtime.bigint();
     const consumer = await js.consumers.get(`${ns}_raw`, 'ledger');
