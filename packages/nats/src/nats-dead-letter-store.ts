@@ -1,5 +1,8 @@
 import {
+  assertGroupName,
   DeadLetterNotFoundError,
+  InvalidArgumentError,
+  StoreClosedError,
   matchesDeadLetter,
   stampDeadLetter,
   type CloudEvent,
@@ -12,6 +15,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { decodeEvent } from './cloudevents-nats.js';
 import { dlqSubject, serverName } from './naming.js';
 import type { NatsTransport } from './nats-transport.js';
+import { assertUsable } from './store-guard.js';
 import { declareDeadLetters, planDeadLetters } from './topology.js';
 
 const ADVISORY = '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.';
@@ -53,6 +57,7 @@ export class NatsDeadLetterStore implements DeadLetterStore {
 
   /** Open the store on a transport's connection; creates its failure-notes bucket. */
   static async open(transport: NatsTransport): Promise<NatsDeadLetterStore> {
+    assertUsable(transport);
     const { namePrefix, stream } = transport.options;
     const failures = await new Kvm(transport.nc).create(`${namePrefix}eventfabric_failures`, {
       history: 1,
@@ -72,6 +77,16 @@ export class NatsDeadLetterStore implements DeadLetterStore {
   }
 
   async add(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): Promise<DeadLetter> {
+    this.assertOpen();
+    if (typeof entry !== 'object' || entry === null) {
+      throw new InvalidArgumentError('a dead letter must be an object');
+    }
+    assertGroupName(entry.group);
+    if (typeof entry.event?.id !== 'string' || entry.event.id.length === 0) {
+      throw new InvalidArgumentError('a dead letter needs the event it failed on', {
+        group: entry.group,
+      });
+    }
     let stamped = stampDeadLetter(entry);
     const { jsm, js, options } = this.transport;
     const key = noteKey(entry.group, entry.event.id);
@@ -95,6 +110,7 @@ export class NatsDeadLetterStore implements DeadLetterStore {
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+    this.assertOpen();
     const limit = filter.limit ?? 1000;
     return (await this.located())
       .map((l) => l.entry)
@@ -103,12 +119,14 @@ export class NatsDeadLetterStore implements DeadLetterStore {
   }
 
   async get(id: string): Promise<DeadLetter> {
+    this.assertOpen();
     const found = (await this.located()).find((l) => l.entry.id === id);
     if (!found) throw new DeadLetterNotFoundError(id);
     return found.entry;
   }
 
   async remove(ids: readonly string[]): Promise<number> {
+    this.assertOpen();
     const wanted = new Set(ids);
     let removed = 0;
     for (const { entry, stream, seq } of await this.located()) {
@@ -120,10 +138,12 @@ export class NatsDeadLetterStore implements DeadLetterStore {
   }
 
   async count(filter: Omit<DeadLetterFilter, 'limit' | 'ids'> = {}): Promise<number> {
+    this.assertOpen();
     return (await this.located()).filter((l) => matchesDeadLetter(l.entry, filter)).length;
   }
 
   async noteFailure(handler: string, eventId: string, at: Date): Promise<FailureNote> {
+    this.assertOpen();
     const key = noteKey(handler, eventId);
     for (;;) {
       const current = await this.failures.get(key);
@@ -147,7 +167,12 @@ export class NatsDeadLetterStore implements DeadLetterStore {
   }
 
   async clearFailures(handler: string, eventId: string): Promise<void> {
+    this.assertOpen();
     await this.failures.purge(noteKey(handler, eventId));
+  }
+
+  private assertOpen(): void {
+    if (this.transport.isClosed()) throw new StoreClosedError();
   }
 
   /** Every dead letter of this installation, in the order it was dead-lettered. */

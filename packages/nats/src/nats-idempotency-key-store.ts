@@ -1,6 +1,11 @@
-import { InvalidArgumentError, type IdempotencyKeyStore } from '@eventfabric/core';
+import {
+  InvalidArgumentError,
+  StoreClosedError,
+  type IdempotencyKeyStore,
+} from '@eventfabric/core';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsTransport } from './nats-transport.js';
+import { assertUsable } from './store-guard.js';
 
 /** Options for {@link createNatsIdempotencyKeyStore}. */
 export interface NatsIdempotencyKeyStoreOptions {
@@ -25,6 +30,7 @@ export interface NatsIdempotencyKeyStoreOptions {
  */
 export class NatsIdempotencyKeyStore implements IdempotencyKeyStore {
   private constructor(
+    private readonly transport: NatsTransport,
     private readonly kv: KV,
     private readonly maxTtlMs: number,
   ) {}
@@ -33,6 +39,7 @@ export class NatsIdempotencyKeyStore implements IdempotencyKeyStore {
     transport: NatsTransport,
     options: NatsIdempotencyKeyStoreOptions = {},
   ): Promise<NatsIdempotencyKeyStore> {
+    assertUsable(transport);
     const bucket = options.bucket ?? 'eventfabric_idempotency';
     const maxTtlMs = options.maxTtlMs ?? 86_400_000;
     if (typeof bucket !== 'string' || !/^[A-Za-z0-9_-]+$/.test(bucket)) {
@@ -52,16 +59,18 @@ export class NatsIdempotencyKeyStore implements IdempotencyKeyStore {
       storage: stream.storage as never,
       replicas: stream.replicas,
     });
-    return new NatsIdempotencyKeyStore(kv, maxTtlMs);
+    return new NatsIdempotencyKeyStore(transport, kv, maxTtlMs);
   }
 
   async has(key: string): Promise<boolean> {
+    if (this.transport.isClosed()) throw new StoreClosedError();
     const entry = await this.kv.get(encodeKey(key));
     if (!entry || entry.operation !== 'PUT') return false;
     return Number(entry.string()) > Date.now();
   }
 
   async put(key: string, ttlMs: number): Promise<void> {
+    if (this.transport.isClosed()) throw new StoreClosedError();
     if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > this.maxTtlMs) {
       throw new InvalidArgumentError(`ttlMs must be above 0 and at most ${this.maxTtlMs}`, {
         ttlMs,

@@ -32,7 +32,6 @@ import {
   declareStream,
   planGroup,
   planStream,
-  type NatsGroupTopics,
   type NatsTopology,
 } from './topology.js';
 
@@ -122,7 +121,7 @@ export class NatsTransport implements Transport {
     const matches = compileTopics(options.topics);
     const { prefetch, concurrency } = resolveSubscribeLimits(options);
     const plan = planGroup(this.options, { group, topics: options.topics });
-    await this.declareGroup({ group, topics: options.topics });
+    await this.declareGroup(plan);
     if (this.closed) throw new StoreClosedError();
     const member = new PullMember({
       nc: this.nc,
@@ -135,12 +134,17 @@ export class NatsTransport implements Transport {
       ackWaitMs: this.options.consumer.ackWaitMs,
       pullExpiresMs: this.options.pullExpiresMs,
       drainTimeoutMs: this.options.drainTimeoutMs,
-      redeclare: () => this.declareGroup({ group, topics: options.topics }, true),
+      redeclare: () => this.declareGroup(plan, true),
       onClosed: (closed) => this.members.delete(closed),
     });
     this.members.add(member);
     await member.start();
     return member;
+  }
+
+  /** True once `close()` was called. */
+  isClosed(): boolean {
+    return this.closed;
   }
 
   /** What this transport has declared on the server so far. */
@@ -180,8 +184,7 @@ export class NatsTransport implements Transport {
     return declaring;
   }
 
-  private async declareGroup(group: NatsGroupTopics, again = false): Promise<void> {
-    const plan = planGroup(this.options, group);
+  private async declareGroup(plan: ReturnType<typeof planGroup>, again = false): Promise<void> {
     await Promise.all(plan.streams.map((s) => this.declareStream(s.context, again)));
     await Promise.all(plan.consumers.map((c) => declareConsumer(this.jsm, c)));
     await declareDeadLetters(this.jsm, plan.deadLetters);

@@ -1,7 +1,10 @@
 import { createEvent, EventFabricError, type CloudEvent } from '@eventfabric/core';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import {
+  createNatsDeadLetterStore,
+  createNatsIdempotencyKeyStore,
   createNatsTransport,
+  inspectNatsTopology,
   type NatsTransport,
   type NatsTransportOptions,
 } from '../src/index.js';
@@ -12,6 +15,7 @@ const opened: NatsTransport[] = [];
 
 async function connect(ns: string): Promise<NatsTransport> {
   prefixes.add(`${ns}_`);
+  prefixes.add(`KV_${ns}_`);
   const transport = await createNatsTransport({
     servers: TEST_NATS_URL,
     namePrefix: `${ns}_`,
@@ -188,5 +192,85 @@ describeWithNats('NATS transport bad input', () => {
 
     expect(codes).toEqual(['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT']);
     expect(await streamsOf(transport, ns)).toEqual([]);
+  });
+
+  it('the stores refuse something that is not a transport, and a closed one, with their codes', async () => {
+    const ns = uniqueToken();
+    const transport = await connect(ns);
+    const keys = await createNatsIdempotencyKeyStore(transport);
+    const letters = await createNatsDeadLetterStore(transport);
+    await transport.close();
+
+    const codes = [
+      (await errorOf(() => createNatsDeadLetterStore({} as NatsTransport))).code,
+      (await errorOf(() => createNatsIdempotencyKeyStore(undefined as unknown as NatsTransport)))
+        .code,
+      (await errorOf(() => createNatsDeadLetterStore(transport))).code,
+      (await errorOf(() => createNatsIdempotencyKeyStore(transport))).code,
+      (await errorOf(() => keys.has('k'))).code,
+      (await errorOf(() => keys.put('k', 1000))).code,
+      (await errorOf(() => letters.list())).code,
+      (await errorOf(() => letters.get('x'))).code,
+    ];
+
+    expect(codes).toEqual([
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'STORE_CLOSED',
+      'STORE_CLOSED',
+      'STORE_CLOSED',
+      'STORE_CLOSED',
+      'STORE_CLOSED',
+      'STORE_CLOSED',
+    ]);
+  });
+
+  it('a dead letter with a malformed group or no event is rejected with INVALID_ARGUMENT, and nothing is written', async () => {
+    const ns = uniqueToken();
+    const transport = await connect(ns);
+    const letters = await createNatsDeadLetterStore(transport);
+    const good = {
+      handler: 'billing',
+      group: 'orders.billing',
+      origin: 'orders.events',
+      reason: 'exhausted' as const,
+      event: event('orders.order.placed.v1', 'order-1'),
+      error: { code: 'HANDLER_FAILED', message: 'no' },
+      attempts: 5,
+      firstFailedAt: '2026-11-23T10:00:00.000Z',
+      lastFailedAt: '2026-11-23T10:00:05.000Z',
+    };
+    const bad = [
+      { ...good, group: 'Orders billing' },
+      { ...good, group: 'nodot' },
+      { ...good, group: undefined },
+      { ...good, event: undefined },
+      { ...good, event: { ...good.event, id: '' } },
+    ];
+
+    const codes = [];
+    for (const entry of bad) {
+      codes.push((await errorOf(() => letters.add(entry as unknown as typeof good))).code);
+    }
+
+    expect(codes).toEqual(bad.map(() => 'INVALID_ARGUMENT'));
+    expect(await letters.list()).toEqual([]);
+    expect(await streamsOf(transport, ns)).toEqual([]);
+  });
+
+  it('inspecting the topology with malformed options or an unreachable server fails with INVALID_CONFIG or TRANSPORT_UNAVAILABLE', async () => {
+    const codes = [
+      (await errorOf(() => inspectNatsTopology({ servers: [] }))).code,
+      (await errorOf(() => inspectNatsTopology({ servers: TEST_NATS_URL, namePrefix: 'a.b' })))
+        .code,
+      (await errorOf(() => inspectNatsTopology({ servers: 'nats://127.0.0.1:1' }))).code,
+    ];
+
+    expect(codes).toEqual(['INVALID_CONFIG', 'INVALID_CONFIG', 'TRANSPORT_UNAVAILABLE']);
+    const empty = await inspectNatsTopology({
+      servers: TEST_NATS_URL,
+      namePrefix: `${uniqueToken()}_`,
+    });
+    expect(empty).toEqual({ streams: [], consumers: [], deadLetters: [], messages: {} });
   });
 });
