@@ -1,4 +1,4 @@
-import { InvalidConfigError } from '@eventfabric/core';
+import { InvalidConfigError, silentLogger, type Logger } from '@eventfabric/core';
 
 /** How the streams EventFabric declares keep their messages. */
 export interface NatsStreamOptions {
@@ -108,6 +108,12 @@ export interface NatsTransportOptions {
   pullExpiresMs?: number;
   /** Connection name shown by the server. @defaultValue 'eventfabric' */
   name?: string;
+  /**
+   * Where the transport reports what it recovers from: a lost connection, a publish resent,
+   * a pull refused, a malformed message terminated. pino, or anything with its methods.
+   * @defaultValue a silent logger
+   */
+  logger?: Logger;
 }
 
 /** Options with every default filled in. */
@@ -124,6 +130,7 @@ export interface ResolvedNatsOptions {
   drainTimeoutMs: number;
   pullExpiresMs: number;
   name: string;
+  logger: Logger;
 }
 
 const DAY_MS = 86_400_000;
@@ -208,6 +215,16 @@ export function resolveNatsOptions(options: NatsTransportOptions): ResolvedNatsO
   if (typeof name !== 'string') {
     throw new InvalidConfigError('NATS option name must be a string', { name: name as never });
   }
+  const logger = given.logger ?? silentLogger;
+  if (
+    typeof logger !== 'object' ||
+    logger === null ||
+    !(['debug', 'info', 'warn', 'error'] as const).every((l) => typeof logger[l] === 'function')
+  ) {
+    throw new InvalidConfigError('NATS option logger must have debug, info, warn and error', {
+      logger: typeof logger,
+    });
+  }
   return {
     servers,
     subjectPrefix,
@@ -237,5 +254,6 @@ export function resolveNatsOptions(options: NatsTransportOptions): ResolvedNatsO
     drainTimeoutMs: integer('drainTimeoutMs', given.drainTimeoutMs, 30_000, 0),
     pullExpiresMs: integer('pullExpiresMs', given.pullExpiresMs, 5_000, 100),
     name,
+    logger,
   };
 }

@@ -135,6 +135,7 @@ export class NatsTransport implements Transport {
       pullExpiresMs: this.options.pullExpiresMs,
       drainTimeoutMs: this.options.drainTimeoutMs,
       redeclare: () => this.declareGroup(plan, true),
+      logger: this.options.logger,
       onClosed: (closed) => this.members.delete(closed),
     });
     this.members.add(member);
@@ -203,9 +204,15 @@ export class NatsTransport implements Transport {
   }
 
   private async watchStatus(): Promise<void> {
+    const { logger, servers } = this.options;
     for await (const status of this.nc.status()) {
-      if (status.type === 'reconnect') {
+      if (status.type === 'disconnect') {
+        logger.warn({ servers, server: status.server }, 'NATS connection lost; reconnecting');
+      } else if (status.type === 'reconnect') {
+        logger.info({ servers, server: status.server }, 'NATS connection back; pulling again');
         for (const member of this.members) member.reconnected();
+      } else if (status.type === 'error') {
+        logger.error({ servers, err: status.error }, 'NATS connection error');
       }
     }
   }

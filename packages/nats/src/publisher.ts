@@ -102,6 +102,10 @@ export class NatsPublisher {
             { cause: error },
           );
         }
+        options.logger.warn(
+          { eventId: message.id, subject: message.subject, attempt: attempt + 1, err: error },
+          'JetStream did not ack a publish; resending',
+        );
         // No responders: the stream may be gone (deleted, or a memory stream after a
         // restart): declare it again before the resend.
         if (error instanceof natsErrors.NoRespondersError) {

@@ -1,5 +1,6 @@
 import {
   InvalidArgumentError,
+  type Logger,
   type CloudEvent,
   type Delivery,
   type DeliveryHandler,
@@ -54,6 +55,7 @@ export interface PullMemberContext {
   drainTimeoutMs: number;
   /** The server lost a consumer (memory storage after a restart): declare the group again. */
   redeclare: () => Promise<void>;
+  logger: Logger;
   onClosed: (member: PullMember) => void;
 }
 
@@ -173,6 +175,10 @@ export class PullMember implements TransportSubscription {
     if (!slot || slot.pullSeq !== seq || status === 100) return;
     slot.pulling = false;
     if (status === 409 || status === 503) {
+      this.ctx.logger.warn(
+        { group: this.group, consumer: slot.plan.name, stream: slot.plan.stream, status },
+        'JetStream refused a pull; declaring the group again',
+      );
       slot.notBefore = Date.now() + 1000;
       this.redeclare();
     }
@@ -182,7 +188,9 @@ export class PullMember implements TransportSubscription {
   private redeclare(): void {
     this.redeclaring ??= this.ctx
       .redeclare()
-      .catch(() => undefined)
+      .catch((error: unknown) =>
+        this.ctx.logger.error({ group: this.group, err: error }, 'declaring the group failed'),
+      )
       .finally(() => setTimeout(() => (this.redeclaring = undefined), 2000).unref());
   }
 
@@ -249,7 +257,16 @@ export class PullMember implements TransportSubscription {
       event = decodeEvent(held.msg.data, held.msg.headers);
     } catch (error) {
       // Not a CloudEvent: no handler can ever take it. TERM tells the server to stop.
-      this.settle(held, `+TERM ${(error as Error).message}`);
+      this.ctx.logger.error(
+        {
+          group: this.group,
+          subject: held.msg.subject,
+          stream: held.slot.plan.stream,
+          err: error,
+        },
+        'a message that is not a CloudEvent was terminated',
+      );
+      this.settle(held, TERM);
       return;
     }
     if (!held.slot.plan.exactFilter && !this.ctx.matches(event.type)) {
@@ -296,6 +313,8 @@ export class PullMember implements TransportSubscription {
 const ACK = '+ACK';
 const NAK = '-NAK';
 const WORKING = '+WPI';
+/** Without a reason: nats-server 2.9 does not read one. */
+const TERM = '+TERM';
 
 /** Settle on the server; on a closed connection the server redelivers after `ack_wait`. */
 function respond(msg: Msg, reply: string): void {

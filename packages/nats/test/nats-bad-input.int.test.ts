@@ -97,6 +97,7 @@ describeWithNats('NATS transport bad input', () => {
       [{ servers: TEST_NATS_URL, mode: 'text' }, 'mode'],
       [{ servers: TEST_NATS_URL, publishTimeoutMs: 0 }, 'publishTimeoutMs'],
       [{ servers: TEST_NATS_URL, drainTimeoutMs: Number.NaN }, 'drainTimeoutMs'],
+      [{ servers: TEST_NATS_URL, logger: { info: () => undefined } }, 'logger'],
     ];
 
     const outcomes = [];

@@ -397,6 +397,43 @@ describeWithNats('NATS topology', () => {
     expect(stored!.header.get('Content-Type')).toBe('application/json');
   });
 
+  it('a message that is not a CloudEvent is terminated and logged, and the partition moves on', async () => {
+    const ns = uniqueToken();
+    const errors: { obj: Record<string, unknown>; msg?: string }[] = [];
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (obj: object, msg?: string) => void errors.push({ obj: obj as never, msg }),
+      child: () => logger,
+    };
+    const transport = await connect(ns, { partitions: 1, logger });
+    const handled: string[] = [];
+    await transport.subscribe(
+      'orders.reader',
+      async (d) => {
+        handled.push(d.event.id);
+        await d.ack();
+      },
+      { topics: ['orders.*'] },
+    );
+    const after = event('orders.order.placed.v1', 'order-1');
+
+    await transport.js.publish(`${ns}.events.0.orders.order.placed.v1`, 'not json');
+    await transport.publish([after]);
+    await until(() => handled.length === 1, 'the event after the malformed one');
+
+    expect(handled).toEqual([after.id]);
+    expect(errors.map((e) => [e.msg, e.obj.subject])).toEqual([
+      [
+        'a message that is not a CloudEvent was terminated',
+        `${ns}.events.0.orders.order.placed.v1`,
+      ],
+    ]);
+    const info = await transport.jsm.consumers.info(`${ns}_orders_events`, 'orders_reader_p00');
+    expect([info.num_ack_pending, info.num_pending]).toEqual([0, 0]);
+  });
+
   it('a handler running past ack_wait keeps its delivery (+WPI): it is not redelivered meanwhile', async () => {
     const ns = uniqueToken();
     const transport = await connect(ns, { partitions: 1, consumer: { ackWaitMs: 600 } });
