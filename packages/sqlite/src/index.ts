@@ -6,3 +6,4 @@ export * from './sqlite-processed-events.js';
 export type { AppendManyResult } from '@eventfabric/core';
 export * from './sqlite-transport.js';
 export { makeDirectories } from './make-directories.js';
+export * from './sqlite-relay-checkpoints.js';

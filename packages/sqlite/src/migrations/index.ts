@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { migration001 } from './001-initial.js';
 import { migration002 } from './002-consumer-groups.js';
 import { migration003 } from './003-consumer-records.js';
+import { migration004 } from './004-relay-checkpoints.js';
 
 /** A numbered, immutable schema change. */
 export interface Migration {
@@ -11,7 +12,12 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003];
+export const migrations: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration004,
+];
 
 /**
  * Apply pending migrations. Runs under `BEGIN IMMEDIATE`, so several processes opening one
