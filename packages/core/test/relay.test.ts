@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
 import { describeRelayCheckpointStoreConformance } from '@eventfabric/conformance';
 import {
   createEvent,
@@ -193,5 +194,53 @@ describe('relay', () => {
       expect(isEventFabricError(error, 'INVALID_ARGUMENT'), JSON.stringify(options)).toBe(true);
     }
     expect(await checkpoints.acquire('r', 'x', 1000)).toEqual({ held: true, position: undefined });
+  });
+});
+
+describe('relay metrics', () => {
+  it('reports forwarded events, pending events, latency and the active instance', async () => {
+    const store = createInMemoryEventStore();
+    const checkpoints = new InMemoryRelayCheckpoints();
+    const registry = new Registry();
+    let release: () => void = () => undefined;
+    let blocked = false;
+    await appendSome(store, 'a', ['t.x.happened.v1', 't.x.happened.v1', 't.x.happened.v1']);
+    const r = await relay({
+      name: 'metered',
+      store,
+      checkpoints,
+      metrics: registry,
+      forward: async () => {
+        if (blocked) await new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    await until(() => r.position === '3', 'the backlog');
+    const value = async (name: string) => {
+      const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+      return (metric?.values as { value: number; labels: object }[] | undefined)
+        ?.filter((v) => JSON.stringify(v.labels) === JSON.stringify({ relay: 'metered' }))
+        .map((v) => v.value);
+    };
+    expect(await value('eventfabric_outbox_forwarded_total')).toEqual([3]);
+    expect(await value('eventfabric_outbox_pending')).toEqual([0]);
+    expect(await value('eventfabric_outbox_relay_active')).toEqual([1]);
+    // A destination that hangs leaves the log's new events pending.
+    blocked = true;
+    await appendSome(store, 'a', ['t.x.happened.v1', 't.x.happened.v1']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await value('eventfabric_outbox_pending')).toEqual([2]);
+    blocked = false;
+    release();
+    await until(() => r.position === '5', 'the rest');
+    expect(await value('eventfabric_outbox_forwarded_total')).toEqual([5]);
+    const latency = (await registry.getMetricsAsJSON()).find(
+      (m) => m.name === 'eventfabric_outbox_relay_latency_seconds',
+    );
+    const count = (latency?.values as { value: number; metricName?: string }[]).find(
+      (v) => v.metricName === 'eventfabric_outbox_relay_latency_seconds_count',
+    );
+    expect(count?.value).toBe(5);
+    await r.stop();
+    expect(await value('eventfabric_outbox_relay_active')).toEqual([0]);
   });
 });

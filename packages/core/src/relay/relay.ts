@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import type { Registry, RegistryContentType } from 'prom-client';
 import type { StoredEvent } from '../envelope/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { EventStore, Subscription } from '../event-store/index.js';
@@ -7,6 +8,7 @@ import type { Logger } from '../consumer/handler.js';
 import { silentLogger } from '../consumer/silent-logger.js';
 import { compileTopics } from '../transport/topic-pattern.js';
 import type { RelayCheckpointStore } from './relay-checkpoints.js';
+import { relayMetrics, type RelayMetrics } from './relay-metrics.js';
 
 /** Options for {@link createRelay}. */
 export interface RelayOptions {
@@ -32,6 +34,8 @@ export interface RelayOptions {
   owner?: string;
   /** @defaultValue a silent logger */
   logger?: Logger;
+  /** Register the relay's metrics here (see {@link RelayMetrics}). @defaultValue none */
+  metrics?: Registry<RegistryContentType>;
 }
 
 /** A running relay instance: active when it holds the lease, on standby otherwise. */
@@ -95,6 +99,8 @@ class StoreRelay implements Relay {
   private ticking = false;
   private stopped = false;
   private stopping: Promise<void> | undefined;
+  private readonly metrics: RelayMetrics | undefined;
+  private readonly untrack: (() => void) | undefined;
 
   constructor(private readonly options: RelayOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -123,6 +129,16 @@ class StoreRelay implements Relay {
     this.matches = compileTopics(topics);
     this.typePrefixes = prefixesOf(topics);
     this.logger = (options.logger ?? silentLogger).child({ relay: this.name });
+    if (options.metrics !== undefined) {
+      this.metrics = relayMetrics(options.metrics);
+      this.untrack = this.metrics.track(this);
+    }
+  }
+
+  /** Events in the log after this instance's checkpoint, as of now. */
+  async pending(): Promise<number | undefined> {
+    const head = Number(await this.options.store.headPosition());
+    return Math.max(0, head - Number(this.position ?? 0));
   }
 
   startTicking(): void {
@@ -169,6 +185,7 @@ class StoreRelay implements Relay {
       }
       this.active = false;
       this.term++;
+      this.untrack?.();
     })();
     return this.stopping;
   }
@@ -253,6 +270,10 @@ class StoreRelay implements Relay {
     }
     if (term !== this.term || upTo === undefined) return;
     this.forwarded += batch.length;
+    this.metrics?.forwardedBatch(
+      this.name,
+      batch.map((e) => e.time),
+    );
     let held: boolean;
     try {
       held = await this.options.checkpoints.advance(this.name, this.owner, upTo, this.leaseMs);
