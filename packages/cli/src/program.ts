@@ -11,6 +11,7 @@ import { registerPublishCommand } from './commands/publish.js';
 import { registerReadCommand } from './commands/read.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { registerSchemaCommand } from './commands/schema.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerTailCommand } from './commands/tail.js';
 import { createContext, type ActionRunner } from './context.js';
 import { ExitCode, Output, UsageError, type CliIo } from './output.js';
@@ -75,6 +76,7 @@ Example:
     );
   configureCommand(program, io);
 
+  registerServeCommand(program, run);
   registerInitCommand(program, run);
   registerMigrateCommand(program, run);
   registerAppendCommand(program, run);

@@ -1,1 +1,26 @@
-export {};
+export {
+  createServer,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  type EventFabricServer,
+  type ListenOptions,
+} from './create-server.js';
+export {
+  DEFAULT_SERVER_LIMITS,
+  resolveServerLimits,
+  type Redrive,
+  type ServerEventStore,
+  type ServerLimits,
+  type ServerOptions,
+} from './server-options.js';
+export { HTTP_STATUS_BY_CODE, INTERNAL_ERROR_CODE, httpStatusOf } from './http/status.js';
+export type { ErrorBody } from './http/error-handler.js';
+export {
+  BATCH_CONTENT_TYPE,
+  JSON_CONTENT_TYPE,
+  STRUCTURED_CONTENT_TYPE,
+} from './http/body-parsers.js';
+export { ServerMetrics, type SseDropReason } from './server-metrics.js';
+export type { PublishResponse } from './routes/publish.js';
+export type { QueryResponse } from './routes/query.js';
+export { createLogger, type CreateLoggerOptions, type ServerLogger } from './logger.js';

@@ -1,0 +1,23 @@
+import type { DeadLetterStore, SchemaRegistry } from '@eventfabric/core';
+import type { RequestTrace } from './http/request-trace.js';
+import type { Redrive, ServerEventStore, ServerLimits } from './server-options.js';
+import type { ServerMetrics } from './server-metrics.js';
+
+/** What every route module gets from {@link createServer}. */
+export interface RouteContext {
+  store: ServerEventStore;
+  schemas: SchemaRegistry | undefined;
+  deadLetters: DeadLetterStore | undefined;
+  redrive: Redrive | undefined;
+  limits: ServerLimits;
+  metrics: ServerMetrics;
+  /** True once the server has begun to close: readiness fails, SSE streams end. */
+  closing(): boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The trace this request runs in (set on every request before its handler). */
+    trace: RequestTrace;
+  }
+}

@@ -1,0 +1,154 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  InvalidArgumentError,
+  MalformedBodyError,
+  type DeadLetterFilter,
+  type DeadLetterReason,
+  type DeadLetterStore,
+} from '@eventfabric/core';
+import { assertKnownParams, limitParam, single, type Query } from '../http/query.js';
+import type { RouteContext } from '../route-context.js';
+
+const REASONS: readonly DeadLetterReason[] = ['exhausted', 'non_retryable', 'poison'];
+const LIST_PARAMS = ['handler', 'type', 'reason', 'limit'] as const;
+/** As many dead letters as one retry or purge takes. */
+const SELECTION_LIMIT = 100_000;
+
+/** Which dead letters a retry or purge acts on: ids and/or filters (AND-ed), or `all`. */
+interface Selection {
+  ids?: string[];
+  handler?: string;
+  type?: string;
+  reason?: DeadLetterReason;
+  all?: boolean;
+}
+
+/**
+ * The dead letters: `GET /v1/dlq` lists them oldest first (filters `handler`, `type`,
+ * `reason`), `GET /v1/dlq/:id` shows one, `POST /v1/dlq/retry` re-runs a selection through
+ * its handlers (when the server has them), `POST /v1/dlq/purge` and `DELETE /v1/dlq/:id`
+ * remove them.
+ */
+export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const deadLetters = ctx.deadLetters;
+  if (deadLetters === undefined) return;
+
+  app.get<{ Querystring: Query }>('/v1/dlq', async (request) => {
+    const query = request.query;
+    assertKnownParams(query, LIST_PARAMS);
+    const filter = {
+      handler: single(query, 'handler'),
+      type: single(query, 'type'),
+      reason: reasonOf(single(query, 'reason')),
+    };
+    const limit = limitParam(query, 100, ctx.limits.maxPageSize);
+    const entries = await deadLetters.list({ ...filter, limit });
+    return { deadLetters: entries, total: await deadLetters.count(filter) };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/dlq/:id', async (request) =>
+    deadLetters.get(request.params.id),
+  );
+
+  app.delete<{ Params: { id: string } }>('/v1/dlq/:id', async (request, reply) => {
+    // get() throws DEAD_LETTER_NOT_FOUND (404) for an unknown id.
+    await deadLetters.get(request.params.id);
+    await deadLetters.remove([request.params.id]);
+    return reply.code(204).send();
+  });
+
+  app.post('/v1/dlq/purge', async (request) => {
+    const selection = selectionOf(request.body, true);
+    const selected = await select(deadLetters, selection);
+    return { removed: await deadLetters.remove(selected) };
+  });
+
+  const redrive = ctx.redrive;
+  if (redrive === undefined) return;
+  app.post('/v1/dlq/retry', async (request) => {
+    const selection = selectionOf(request.body, false);
+    await select(deadLetters, selection);
+    const ids = selection.ids && selection.ids.length > 0 ? selection.ids : undefined;
+    return redrive({ ids, handler: selection.handler, type: selection.type });
+  });
+}
+
+/** The ids a selection names; each given id must exist (DEAD_LETTER_NOT_FOUND otherwise). */
+async function select(deadLetters: DeadLetterStore, selection: Selection): Promise<string[]> {
+  for (const id of selection.ids ?? []) await deadLetters.get(id);
+  const filter: DeadLetterFilter = {
+    ids: selection.ids && selection.ids.length > 0 ? selection.ids : undefined,
+    handler: selection.handler,
+    type: selection.type,
+    reason: selection.reason,
+    limit: SELECTION_LIMIT,
+  };
+  return (await deadLetters.list(filter)).map((entry) => entry.id);
+}
+
+function selectionOf(body: unknown, withReason: boolean): Selection {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new MalformedBodyError('the body must be a JSON object: { ids, handler, type, all }');
+  }
+  const known = withReason
+    ? ['ids', 'handler', 'type', 'reason', 'all']
+    : ['ids', 'handler', 'type', 'all'];
+  const raw = body as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) {
+      throw new InvalidArgumentError(`unknown field "${key}"; expected ${known.join(', ')}`, {
+        field: key,
+      });
+    }
+  }
+  const ids = raw.ids;
+  if (
+    ids !== undefined &&
+    (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id === ''))
+  ) {
+    throw new InvalidArgumentError('ids must be an array of dead-letter ids', { field: 'ids' });
+  }
+  for (const field of ['handler', 'type'] as const) {
+    const value = raw[field];
+    if (value !== undefined && (typeof value !== 'string' || value === '')) {
+      throw new InvalidArgumentError(`${field} must be a non-empty string`, { field });
+    }
+  }
+  if (raw.all !== undefined && typeof raw.all !== 'boolean') {
+    throw new InvalidArgumentError('all must be true or false', { field: 'all' });
+  }
+  const selection: Selection = {
+    ids: ids as string[] | undefined,
+    handler: raw.handler as string | undefined,
+    type: raw.type as string | undefined,
+    reason: reasonOf(raw.reason),
+    all: raw.all as boolean | undefined,
+  };
+  const narrowed =
+    (selection.ids?.length ?? 0) > 0 ||
+    selection.handler !== undefined ||
+    selection.type !== undefined ||
+    selection.reason !== undefined;
+  if (selection.all === true && narrowed) {
+    throw new InvalidArgumentError(
+      'all takes every dead letter; do not combine it with ids or filters',
+    );
+  }
+  if (selection.all !== true && !narrowed) {
+    throw new InvalidArgumentError(
+      'name the dead letters: ids, filters (handler, type, reason) or all: true',
+    );
+  }
+  return selection;
+}
+
+function reasonOf(value: unknown): DeadLetterReason | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !(REASONS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`reason must be one of ${REASONS.join(', ')}`, {
+      field: 'reason',
+      value: value as unknown,
+    });
+  }
+  return value as DeadLetterReason;
+}
