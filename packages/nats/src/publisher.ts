@@ -108,7 +108,7 @@ export class NatsPublisher {
         );
         // No responders: the stream may be gone (deleted, or a memory stream after a
         // restart): declare it again before the resend.
-        if (error instanceof natsErrors.NoRespondersError) {
+        if (noResponders(error)) {
           await this.context.declareStream(message.context, true).catch(() => undefined);
         }
         await sleep(Math.min(remaining, Math.min(1000, 50 * 2 ** attempt)));
@@ -126,14 +126,31 @@ export class NatsPublisher {
   }
 }
 
+/** The error and the errors it wraps (`cause`), outermost first. */
+function chain(error: unknown): unknown[] {
+  const found: unknown[] = [];
+  for (let e = error; e !== undefined && found.length < 5; e = (e as Error).cause) found.push(e);
+  return found;
+}
+
 /** Worth resending: the server or JetStream was away, not a refusal of the message itself. */
 function retryable(error: unknown): boolean {
-  if (error instanceof JetStreamApiError) return error.status === 503;
-  return (
-    error instanceof natsErrors.TimeoutError ||
-    error instanceof natsErrors.NoRespondersError ||
-    error instanceof natsErrors.RequestError ||
-    error instanceof natsErrors.ConnectionError
+  return chain(error).some((e) =>
+    e instanceof JetStreamApiError
+      ? e.status === 503
+      : e instanceof natsErrors.TimeoutError ||
+        e instanceof natsErrors.NoRespondersError ||
+        e instanceof natsErrors.RequestError ||
+        e instanceof natsErrors.ConnectionError,
+  );
+}
+
+/** Nobody answered on the subject: no stream captures it (any more). */
+function noResponders(error: unknown): boolean {
+  return chain(error).some(
+    (e) =>
+      e instanceof natsErrors.NoRespondersError ||
+      (e instanceof natsErrors.RequestError && e.isNoResponders()),
   );
 }
 

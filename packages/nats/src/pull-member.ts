@@ -232,8 +232,21 @@ export class PullMember implements TransportSubscription {
   /** Lost pulls, keep-alives for long handlers, and a pump. */
   private tick(): void {
     const now = Date.now();
+    let lost = false;
     for (const slot of this.slots) {
-      if (slot.pulling && now > slot.pullDeadline) slot.pulling = false;
+      if (slot.pulling && now > slot.pullDeadline) {
+        slot.pulling = false;
+        lost = true;
+      }
+    }
+    // The server answers every pull, if only with 408 at its expiry; silence means the
+    // consumer is gone (a memory stream after a restart, a deleted consumer).
+    if (lost) {
+      this.ctx.logger.warn(
+        { group: this.group },
+        'a pull got no answer; declaring the group again',
+      );
+      this.redeclare();
     }
     const keepAliveAfter = this.ctx.ackWaitMs / 3;
     for (const held of this.unsettled) {
