@@ -7,3 +7,4 @@ export * from './transport/index.js';
 export * from './consumer/index.js';
 export * from './replay/index.js';
 export * from './relay/index.js';
+export * from './projection/index.js';

@@ -7,3 +7,4 @@ export type { AppendManyResult } from '@eventfabric/core';
 export * from './sqlite-transport.js';
 export { makeDirectories } from './make-directories.js';
 export * from './sqlite-relay-checkpoints.js';
+export * from './sqlite-projection-storage.js';

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../errors/index.js';
 import type { EventStore, Subscription } from '../event-store/index.js';
 import type { Logger } from '../consumer/handler.js';
 import { silentLogger } from '../consumer/silent-logger.js';
-import { compileTopics } from '../transport/topic-pattern.js';
+import { compileTopics, topicPrefixes } from '../transport/topic-pattern.js';
 import type { RelayCheckpointStore } from './relay-checkpoints.js';
 import { relayMetrics, type RelayMetrics } from './relay-metrics.js';
 
@@ -127,7 +127,7 @@ class StoreRelay implements Relay {
     this.leaseMs = positive(options.leaseMs, 10_000, 'leaseMs');
     const topics = options.topics ?? ['*'];
     this.matches = compileTopics(topics);
-    this.typePrefixes = prefixesOf(topics);
+    this.typePrefixes = topicPrefixes(topics);
     this.logger = (options.logger ?? silentLogger).child({ relay: this.name });
     if (options.metrics !== undefined) {
       this.metrics = relayMetrics(options.metrics);
@@ -288,20 +288,6 @@ class StoreRelay implements Relay {
     }
     this.position = upTo;
   }
-}
-
-/**
- * Type prefixes that cover the patterns, for the store to filter on; undefined (no
- * filter) when a pattern starts with a wildcard. Exact matching is done on each event.
- */
-function prefixesOf(topics: readonly string[]): string[] | undefined {
-  const prefixes: string[] = [];
-  for (const topic of topics) {
-    const wildcard = topic.split('.').indexOf('*');
-    if (wildcard === 0) return undefined;
-    prefixes.push(wildcard === -1 ? topic : `${topic.split('.').slice(0, wildcard).join('.')}.`);
-  }
-  return prefixes;
 }
 
 function positive(value: unknown, fallback: number, name: string): number {

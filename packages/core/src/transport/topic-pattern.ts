@@ -41,3 +41,19 @@ export function compileTopics(patterns: readonly string[]): (type: string) => bo
   const predicates = patterns.map(compileTopicPattern);
   return predicates.length === 1 ? predicates[0]! : (type) => predicates.some((p) => p(type));
 }
+
+/**
+ * Type prefixes a store can filter `$all` on that cover every pattern (exact types and
+ * patterns up to their first wildcard), or undefined when a pattern starts with one. A
+ * prefix can admit more than its pattern: match each event exactly afterwards.
+ */
+export function topicPrefixes(patterns: readonly string[]): string[] | undefined {
+  const prefixes: string[] = [];
+  for (const pattern of patterns) {
+    const segments = pattern.split('.');
+    const wildcard = segments.indexOf('*');
+    if (wildcard === 0) return undefined;
+    prefixes.push(wildcard === -1 ? pattern : `${segments.slice(0, wildcard).join('.')}.`);
+  }
+  return prefixes;
+}

@@ -3,6 +3,7 @@ import { migration001 } from './001-initial.js';
 import { migration002 } from './002-consumer-groups.js';
 import { migration003 } from './003-consumer-records.js';
 import { migration004 } from './004-relay-checkpoints.js';
+import { migration005 } from './005-projections.js';
 
 /** A numbered, immutable schema change. */
 export interface Migration {
@@ -17,6 +18,7 @@ export const migrations: readonly Migration[] = [
   migration002,
   migration003,
   migration004,
+  migration005,
 ];
 
 /**
