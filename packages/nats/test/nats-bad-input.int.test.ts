@@ -3,6 +3,7 @@ import { afterAll, afterEach, expect, it } from 'vitest';
 import {
   createNatsDeadLetterStore,
   createNatsIdempotencyKeyStore,
+  createNatsProcessedEvents,
   createNatsTransport,
   inspectNatsTopology,
   type NatsTransport,
@@ -200,6 +201,13 @@ describeWithNats('NATS transport bad input', () => {
     const transport = await connect(ns);
     const keys = await createNatsIdempotencyKeyStore(transport);
     const letters = await createNatsDeadLetterStore(transport);
+    const processed = await createNatsProcessedEvents(transport);
+    const effects: string[] = [];
+    const bad = [
+      (await errorOf(() => processed.once('', 'e1', async () => void effects.push('e1')))).code,
+      (await errorOf(() => processed.has('h', ''))).code,
+      (await errorOf(() => createNatsProcessedEvents(transport, { ttlMs: 10 }))).code,
+    ];
     await transport.close();
 
     const codes = [
@@ -212,6 +220,7 @@ describeWithNats('NATS transport bad input', () => {
       (await errorOf(() => keys.put('k', 1000))).code,
       (await errorOf(() => letters.list())).code,
       (await errorOf(() => letters.get('x'))).code,
+      (await errorOf(() => processed.once('h', 'e2', async () => void effects.push('e2')))).code,
     ];
 
     expect(codes).toEqual([
@@ -223,7 +232,10 @@ describeWithNats('NATS transport bad input', () => {
       'STORE_CLOSED',
       'STORE_CLOSED',
       'STORE_CLOSED',
+      'STORE_CLOSED',
     ]);
+    expect(bad).toEqual(['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT']);
+    expect(effects).toEqual([]);
   });
 
   it('a dead letter with a malformed group or no event is rejected with INVALID_ARGUMENT, and nothing is written', async () => {

@@ -6,13 +6,17 @@ import {
   type CloudEvent,
   type Delivery,
 } from '@eventfabric/core';
-import { describeDeadLetterStoreConformance } from '@eventfabric/conformance';
+import {
+  describeDeadLetterStoreConformance,
+  describeProcessedEventsConformance,
+} from '@eventfabric/conformance';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import {
   formatNatsTopology,
   inspectNatsTopology,
   createNatsDeadLetterStore,
   createNatsIdempotencyKeyStore,
+  createNatsProcessedEvents,
   createNatsTransport,
   type NatsTransport,
   type NatsTransportOptions,
@@ -490,6 +494,28 @@ describeWithNats('NATS topology', () => {
 
   describeDeadLetterStoreConformance('NATS', {
     create: async () => createNatsDeadLetterStore(await connect(uniqueToken())),
+  });
+
+  // The shared suite for the idempotency record and the key store, both on JetStream KV.
+  describeProcessedEventsConformance('NATS', {
+    create: async () => createNatsProcessedEvents(await connect(uniqueToken())),
+    createKeys: async () => createNatsIdempotencyKeyStore(await connect(uniqueToken())),
+  });
+
+  it('processed-event records on JetStream KV outlive their store: another process skips the effect', async () => {
+    const ns = uniqueToken();
+    const first = await createNatsProcessedEvents(await connect(ns));
+    const second = await createNatsProcessedEvents(await connect(ns));
+    const runs: string[] = [];
+
+    const ran = [
+      await first.once('mailer', 'e1', async () => void runs.push('first e1')),
+      await second.once('mailer', 'e1', async () => void runs.push('second e1')),
+      await second.once('billing', 'e1', async () => void runs.push('second billing e1')),
+    ];
+
+    expect(ran).toEqual([true, false, true]);
+    expect(runs).toEqual(['first e1', 'second billing e1']);
   });
 
   it('idempotency keys on JetStream KV are kept until their TTL passes, and putting again extends them', async () => {
