@@ -175,6 +175,39 @@ describeWithNats('NATS topology', () => {
     expect(seen.sort()).toEqual(['billing.invoice.sent.v1', 'billing.order.paid.v1']);
   });
 
+  it('a group whose topics span two contexts reads both streams; a batch spanning them is stored in each', async () => {
+    const ns = uniqueToken();
+    const transport = await connect(ns, { partitions: 2 });
+    const seen: string[] = [];
+    await transport.subscribe(
+      'audit.trail',
+      async (d) => {
+        seen.push(`${d.origin} ${d.event.type}`);
+        await d.ack();
+      },
+      { topics: ['billing.invoice.*', 'orders.order.placed.v1'] },
+    );
+
+    const result = await transport.publish([
+      event('billing.invoice.sent.v1', 'invoice-1'),
+      event('orders.order.placed.v1', 'order-1'),
+      event('orders.order.cancelled.v1', 'order-1'),
+      event('billing.invoice.paid.v1', 'invoice-1'),
+    ]);
+    await until(() => seen.length === 3, 'three deliveries');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    expect(result.positions).toEqual(['1', '1', '2', '2']);
+    expect(seen.sort()).toEqual([
+      'billing.events billing.invoice.paid.v1',
+      'billing.events billing.invoice.sent.v1',
+      'orders.events orders.order.placed.v1',
+    ]);
+    const dlq = await transport.jsm.streams.info(`${ns}_audit_trail_dlq`);
+    expect(dlq.config.subjects).toHaveLength(1 + 2 * 2);
+    expect(dlq.config.subjects.filter((s) => s.includes(`${ns}_orders_events.`))).toHaveLength(2);
+  });
+
   it('a stream that exists with other settings fails the publish with TOPOLOGY_CONFLICT, and nothing is written', async () => {
     const ns = uniqueToken();
     const original = await connect(ns, { stream: { maxAgeMs: 60_000, duplicateWindowMs: 30_000 } });
