@@ -15,6 +15,11 @@ import { SseStream } from '../sse/sse-stream.js';
 const SUBSCRIBE_PARAMS = [...FILTER_PARAMS, 'after', 'raw'] as const;
 /** What a client refused for too many open streams is told to wait. */
 const RETRY_AFTER_FULL_SECONDS = 5;
+/**
+ * Events a stream's subscription reads per store query: what one slow client can hold in
+ * memory while it is waited for.
+ */
+const SSE_PAGE_SIZE = 100;
 /** What EventSource waits before reconnecting, in ms (the SSE `retry:` field). */
 const RECONNECT_MS = 1000;
 
@@ -71,7 +76,13 @@ export function registerSubscribeRoute(
       ctx.metrics.sseClients.dec();
     });
     stream.attach(
-      ctx.store.subscribe({ ...storeFilterOf(filter), after, raw, handler: stream.deliver }),
+      ctx.store.subscribe({
+        ...storeFilterOf(filter),
+        after,
+        raw,
+        batchSize: SSE_PAGE_SIZE,
+        handler: stream.deliver,
+      }),
     );
   });
 }
