@@ -31,7 +31,7 @@ export interface TestServer {
 }
 
 export async function openTestServer(
-  options: Partial<Omit<ServerOptions, 'store'>> & { schemas?: 'strict' | 'none' } = {},
+  options: Partial<Omit<ServerOptions, 'store' | 'schemas'>> & { schemas?: 'strict' | 'none' } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'eventfabric-server-'));
   const store = createSqliteEventStore({ path: join(dir, 'store.db') });
