@@ -9,3 +9,4 @@ export * from './postgres-queue-transport.js';
 export * from './horizon-metrics.js';
 export * from './postgres-relay-checkpoints.js';
 export * from './postgres-log-transport.js';
+export * from './postgres-projection-storage.js';

@@ -281,7 +281,8 @@ describe('projections on SQLite', () => {
     const bad: unknown[] = [
       undefined,
       { ...good, name: 'Bad-Name' },
-      { ...good, name: 'x'.repeat(41) },
+      { ...good, name: 'x'.repeat(25) },
+      { ...good, tables: ['t'.repeat(25)] },
       { ...good, version: 0 },
       { ...good, version: 1.5 },
       { ...good, tables: [] },

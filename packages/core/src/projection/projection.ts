@@ -22,7 +22,7 @@ export type ProjectionHandler<Tx = unknown> = (
 
 /** A read model built from the log. See {@link defineProjection}. */
 export interface ProjectionDefinition<Tx = unknown> {
-  /** Lower-case letters, digits and `_`, starting with a letter; at most 40 characters. */
+  /** Lower-case letters, digits and `_`, starting with a letter; at most 24 characters. */
   name: string;
   /**
    * Raise it when the handlers or tables change: the new version is built from the start of
@@ -52,7 +52,11 @@ export interface CompiledProjection<Tx = unknown> extends ProjectionDefinition<T
   route(type: string): { handlers: ProjectionHandler<Tx>[]; sideEffects: ProjectionHandler<Tx>[] };
 }
 
-const NAME = /^[a-z][a-z0-9_]{0,39}$/;
+/**
+ * At most 24 characters, so `p_<name>_v<version>_<table>` fits PostgreSQL's 63-byte
+ * identifiers for any version below 10^10.
+ */
+const NAME = /^[a-z][a-z0-9_]{0,23}$/;
 
 /**
  * Declare a projection, checked up front.
@@ -67,7 +71,7 @@ export function defineProjection<Tx = unknown>(
   const { name, version, tables, setup, handlers, sideEffects } = definition;
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new InvalidArgumentError(
-      'projection name must be lower-case letters, digits and _, starting with a letter, at most 40 characters',
+      'projection name must be lower-case letters, digits and _, starting with a letter, at most 24 characters',
       { name: String(name) },
     );
   }

@@ -5,6 +5,7 @@ import { migration002 } from './002-consumer-records.js';
 import { migration003 } from './003-queue.js';
 import { migration004 } from './004-notify-after-commit.js';
 import { migration005 } from './005-relay-checkpoints.js';
+import { migration006 } from './006-projections.js';
 
 /** A numbered, immutable schema change, rendered for one schema. */
 export interface Migration {
@@ -21,6 +22,7 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: 'queue', sql: migration003 },
   { version: 4, name: 'notify-after-commit', sql: migration004 },
   { version: 5, name: 'relay-checkpoints', sql: migration005 },
+  { version: 6, name: 'projections', sql: migration006 },
 ];
 
 /**

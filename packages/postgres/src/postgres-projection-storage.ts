@@ -1,0 +1,160 @@
+import type { ProjectionState, ProjectionStorage, ProjectionVersionState } from '@eventfabric/core';
+import type { PostgresEventStore } from './postgres-event-store.js';
+import { storeError, withTransaction, type PostgresTransaction } from './postgres-transaction.js';
+import { quoteIdentifier } from './schema-name.js';
+
+interface VersionRow {
+  version: number;
+  tables: string[];
+  position: string | null;
+  last_error: ProjectionVersionState['lastError'] | null;
+}
+
+/**
+ * Projections in the store's PostgreSQL schema (migration 006). Version `v` of projection
+ * `p` keeps table `t` as `<schema>.p_<p>_v<v>_<t>`; readers query the view `<schema>.<t>`,
+ * which the swap drops and re-creates in the transaction that marks the new version live
+ * (DDL is transactional: readers see the old view or the new one). A batch runs in one
+ * {@link withTransaction}; handlers get the {@link PostgresTransaction} as `tx`, and the
+ * checkpoint commits with their writes.
+ */
+export class PostgresProjectionStorage implements ProjectionStorage<PostgresTransaction> {
+  private readonly s: string;
+
+  constructor(private readonly store: PostgresEventStore) {
+    this.s = quoteIdentifier(store.schema);
+  }
+
+  transaction<T>(work: (tx: PostgresTransaction) => Promise<T>): Promise<T> {
+    return withTransaction(this.store, work);
+  }
+
+  tableName(name: string, version: number, table: string): string {
+    return `${this.s}.${quoteIdentifier(`p_${name}_v${version}_${table}`)}`;
+  }
+
+  async state(name: string): Promise<ProjectionState> {
+    return this.run(async () => {
+      const live = await this.store.pool.query<{ live_version: number | null }>(
+        `SELECT live_version FROM ${this.s}.projections WHERE name = $1`,
+        [name],
+      );
+      const rows = await this.store.pool.query<VersionRow>(
+        `SELECT version, tables, position, last_error FROM ${this.s}.projection_versions
+         WHERE name = $1 ORDER BY version`,
+        [name],
+      );
+      return {
+        name,
+        live: live.rows[0]?.live_version ?? undefined,
+        versions: rows.rows.map((row) => ({
+          version: row.version,
+          position: row.position ?? undefined,
+          lastError: row.last_error ?? undefined,
+        })),
+      };
+    });
+  }
+
+  async register(
+    tx: PostgresTransaction,
+    name: string,
+    version: number,
+    tables: readonly string[],
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.s}.projections (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`,
+      [name],
+    );
+    await tx.query(
+      `INSERT INTO ${this.s}.projection_versions (name, version, tables) VALUES ($1, $2, $3)
+       ON CONFLICT DO NOTHING`,
+      [name, version, tables],
+    );
+  }
+
+  async advance(
+    tx: PostgresTransaction,
+    name: string,
+    version: number,
+    position: string,
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE ${this.s}.projection_versions SET position = $3, last_error = NULL
+       WHERE name = $1 AND version = $2`,
+      [name, version, position],
+    );
+  }
+
+  async fail(name: string, version: number, error: ProjectionVersionState['lastError']) {
+    await this.run(() =>
+      this.store.pool.query(
+        `UPDATE ${this.s}.projection_versions SET last_error = $3 WHERE name = $1 AND version = $2`,
+        [name, version, JSON.stringify(error)],
+      ),
+    );
+  }
+
+  async promote(
+    tx: PostgresTransaction,
+    name: string,
+    version: number,
+    tables: readonly string[],
+  ): Promise<void> {
+    const others = await tx.query<VersionRow>(
+      `SELECT version, tables FROM ${this.s}.projection_versions WHERE name = $1 AND version <> $2`,
+      [name, version],
+    );
+    const views = new Set([...tables, ...others.rows.flatMap((o) => o.tables)]);
+    for (const table of views) {
+      await tx.query(`DROP VIEW IF EXISTS ${this.s}.${quoteIdentifier(table)}`);
+    }
+    for (const table of tables) {
+      await tx.query(
+        `CREATE VIEW ${this.s}.${quoteIdentifier(table)} AS SELECT * FROM ${this.tableName(name, version, table)}`,
+      );
+    }
+    for (const other of others.rows) await this.dropTables(tx, name, other.version, other.tables);
+    await tx.query(`DELETE FROM ${this.s}.projection_versions WHERE name = $1 AND version <> $2`, [
+      name,
+      version,
+    ]);
+    await tx.query(
+      `UPDATE ${this.s}.projections SET live_version = $2, updated_at = now() WHERE name = $1`,
+      [name, version],
+    );
+  }
+
+  async drop(name: string, version: number, tables: readonly string[]): Promise<void> {
+    await this.transaction(async (tx) => {
+      await this.dropTables(tx, name, version, tables);
+      await tx.query(`DELETE FROM ${this.s}.projection_versions WHERE name = $1 AND version = $2`, [
+        name,
+        version,
+      ]);
+    });
+  }
+
+  async rows(tx: PostgresTransaction, table: string): Promise<Record<string, unknown>[]> {
+    return (await tx.query(`SELECT * FROM ${table}`)).rows;
+  }
+
+  private async dropTables(
+    tx: PostgresTransaction,
+    name: string,
+    version: number,
+    tables: readonly string[],
+  ): Promise<void> {
+    for (const table of tables) {
+      await tx.query(`DROP TABLE IF EXISTS ${this.tableName(name, version, table)}`);
+    }
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw storeError(error, this.store.schema);
+    }
+  }
+}
