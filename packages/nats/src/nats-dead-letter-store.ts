@@ -11,6 +11,7 @@ import {
   type DeadLetterStore,
   type FailureNote,
 } from '@eventfabric/core';
+import type { JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { decodeEvent } from './cloudevents-nats.js';
 import { dlqSubject, serverName } from './naming.js';
@@ -182,21 +183,37 @@ export class NatsDeadLetterStore implements DeadLetterStore {
     for await (const info of jsm.streams.list()) {
       const label = /^eventfabric (\S+)\.dlq$/.exec(info.config.description ?? '')?.[1];
       if (!label || info.config.name !== options.namePrefix + serverName(`${label}.dlq`)) continue;
-      for (let seq = info.state.first_seq; seq <= info.state.last_seq && seq > 0; seq++) {
-        const message = await jsm.streams.getMessage(info.config.name, { seq });
-        if (!message) continue;
+      if (info.state.messages === 0) continue;
+      for (const message of await this.read(info.config.name, info.state.last_seq)) {
         const entry = message.subject.startsWith(ADVISORY)
           ? await this.fromAdvisory(
               label,
               message.json<MaxDeliveriesAdvisory>(),
               info.config.name,
-              seq,
+              message.seq,
             )
           : (message.json<DeadLetter>() satisfies DeadLetter);
-        if (entry) found.push({ entry, stream: info.config.name, seq });
+        if (entry) found.push({ entry, stream: info.config.name, seq: message.seq });
       }
     }
     return found.sort((a, b) => (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0));
+  }
+
+  /** Every message of a dead-letter stream up to `lastSeq`, through an ordered consumer. */
+  private async read(stream: string, lastSeq: number): Promise<JsMsg[]> {
+    const consumer = await this.transport.js.consumers.get(stream);
+    const messages: JsMsg[] = [];
+    for (;;) {
+      const before = messages.length;
+      for await (const message of await consumer.fetch({ max_messages: 1000, expires: 2000 })) {
+        messages.push(message);
+        if (message.seq >= lastSeq) break;
+      }
+      const last = messages[messages.length - 1];
+      if (messages.length === before || (last !== undefined && last.seq >= lastSeq)) break;
+    }
+    await consumer.delete().catch(() => undefined);
+    return messages;
   }
 
   /** A dead letter for an event the server gave up on; undefined once the event aged out. */
