@@ -96,7 +96,18 @@ export class NatsTransport implements Transport {
         { cause: error },
       );
     }
-    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    let jsm: JetStreamManager;
+    try {
+      // Checks that JetStream answers: a server started without -js does not.
+      jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    } catch (error) {
+      await nc.close().catch(() => undefined);
+      throw new TransportUnavailableError(
+        `NATS at ${resolved.servers.join(', ')} has no JetStream: ${(error as Error).message}`,
+        { retryable: true, servers: resolved.servers },
+        { cause: error },
+      );
+    }
     return new NatsTransport(nc, jetstream(nc, { timeout: 10_000 }), jsm, resolved);
   }
 

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
 import { createEvent, EventFabricError, type CloudEvent } from '@eventfabric/core';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import {
@@ -115,6 +118,39 @@ describeWithNats('NATS transport bad input', () => {
 
     expect(error.code).toBe('TRANSPORT_UNAVAILABLE');
     expect(error.details).toEqual({ retryable: true, servers: ['nats://127.0.0.1:1'] });
+  });
+
+  it('a server without JetStream fails with a retryable TRANSPORT_UNAVAILABLE that says so', async () => {
+    // A second nats-server of our own, without -js, on a free port.
+    const port = 14_000 + Math.floor(Math.random() * 1000);
+    const server = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port)], {
+      stdio: 'ignore',
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (
+        !(await new Promise<boolean>((resolve) => {
+          const socket = createConnection({ host: '127.0.0.1', port });
+          socket.once('connect', () => (socket.destroy(), resolve(true)));
+          socket.once('error', () => resolve(false));
+        }))
+      ) {
+        if (Date.now() > deadline) throw new Error(`nats-server did not open port ${port}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+
+      const error = await errorOf(() =>
+        createNatsTransport({ servers: `nats://127.0.0.1:${port}` }),
+      );
+
+      expect(error.code).toBe('TRANSPORT_UNAVAILABLE');
+      expect(error.message).toContain('has no JetStream');
+      expect(error.details).toEqual({ retryable: true, servers: [`nats://127.0.0.1:${port}`] });
+    } finally {
+      const exited = once(server, 'exit');
+      server.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('a batch with one malformed event, one whose type cannot be a subject, or one over max_payload publishes nothing', async () => {
