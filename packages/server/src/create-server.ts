@@ -9,6 +9,7 @@ import Fastify, {
 } from 'fastify';
 import { pino } from 'pino';
 import { InvalidArgumentError, RateLimitedError } from '@eventfabric/core';
+import { OPEN_PRINCIPAL, authenticate } from './auth/principal.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { endRequestTrace, startRequestTrace } from './http/request-trace.js';
@@ -127,6 +128,15 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
         ),
     });
   }
+
+  const keys = options.keys;
+  app.decorateRequest('principal', undefined as never);
+  // After the rate limit, so unauthenticated floods are limited too.
+  app.addHook('onRequest', async (request) => {
+    request.principal = request.url.startsWith('/v1/')
+      ? await authenticate(request, keys)
+      : OPEN_PRINCIPAL;
+  });
 
   const ctx: RouteContext = {
     store,

@@ -24,3 +24,16 @@ export { ServerMetrics, type SseDropReason } from './server-metrics.js';
 export type { PublishResponse } from './routes/publish.js';
 export type { QueryResponse } from './routes/query.js';
 export { createLogger, type CreateLoggerOptions, type ServerLogger } from './logger.js';
+export {
+  assertTenant,
+  hashSecret,
+  matchSecret,
+  newApiKey,
+  parseScope,
+  type ApiKeyRecord,
+  type ApiKeyStore,
+  type CreatedApiKey,
+  type Scope,
+} from './auth/api-keys.js';
+export { FileApiKeyStore } from './auth/file-api-key-store.js';
+export { OPEN_PRINCIPAL, principalOf, type Principal } from './auth/principal.js';

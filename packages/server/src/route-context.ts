@@ -1,4 +1,5 @@
 import type { DeadLetterStore, SchemaRegistry } from '@eventfabric/core';
+import type { Principal } from './auth/principal.js';
 import type { RequestTrace } from './http/request-trace.js';
 import type { Redrive, ServerEventStore, ServerLimits } from './server-options.js';
 import type { ServerMetrics } from './server-metrics.js';
@@ -19,5 +20,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The trace this request runs in (set on every request before its handler). */
     trace: RequestTrace;
+    /** Who the request acts as (set on every `/v1` request before its handler). */
+    principal: Principal;
   }
 }

@@ -10,6 +10,7 @@ import {
   type RedriveResult,
   type SchemaRegistry,
 } from '@eventfabric/core';
+import type { ApiKeyStore } from './auth/api-keys.js';
 
 /**
  * The store a server writes to: any {@link EventStore} that can also append a batch across
@@ -94,6 +95,11 @@ export interface ServerOptions {
   deadLetters?: DeadLetterStore;
   /** How `POST /v1/dlq/retry` re-runs dead letters. @defaultValue none: retry is NOT_FOUND */
   redrive?: Redrive;
+  /**
+   * API keys: every `/v1` request then needs `Authorization: Bearer <key>`, acts as the key's
+   * tenant and is held to its scopes. @defaultValue none: open mode, every request allowed
+   */
+  keys?: ApiKeyStore;
   /** @defaultValue {@link DEFAULT_SERVER_LIMITS} */
   limits?: Partial<ServerLimits>;
   /** Structured JSON logs. @defaultValue a silent logger */

@@ -57,3 +57,17 @@ export class SlowConsumerError extends EventFabricError {
     super(ErrorCodes.SLOW_CONSUMER, message, details);
   }
 }
+
+/** A request to the server carried no API key, or one that is unknown or revoked. */
+export class UnauthenticatedError extends EventFabricError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(ErrorCodes.UNAUTHENTICATED, message, details);
+  }
+}
+
+/** An API key lacks the scope a request needs, or the request reaches into another tenant. */
+export class ForbiddenError extends EventFabricError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(ErrorCodes.FORBIDDEN, message, details);
+  }
+}

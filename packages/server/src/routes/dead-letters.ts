@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import {
+  DeadLetterNotFoundError,
   InvalidArgumentError,
   MalformedBodyError,
+  type DeadLetter,
   type DeadLetterFilter,
   type DeadLetterReason,
   type DeadLetterStore,
 } from '@eventfabric/core';
 import { assertKnownParams, limitParam, single, type Query } from '../http/query.js';
+import { assertAdmin, type Principal } from '../auth/principal.js';
 import type { RouteContext } from '../route-context.js';
 
 const REASONS: readonly DeadLetterReason[] = ['exhausted', 'non_retryable', 'poison'];
@@ -27,11 +30,15 @@ interface Selection {
  * The dead letters: `GET /v1/dlq` lists them oldest first (filters `handler`, `type`,
  * `reason`), `GET /v1/dlq/:id` shows one, `POST /v1/dlq/retry` re-runs a selection through
  * its handlers (when the server has them), `POST /v1/dlq/purge` and `DELETE /v1/dlq/:id`
- * remove them.
+ * remove them. Every route needs the admin scope, and a key sees only its tenant's dead
+ * letters (those whose event carries its `tenantid`).
  */
 export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const deadLetters = ctx.deadLetters;
   if (deadLetters === undefined) return;
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/dlq')) assertAdmin(request.principal);
+  });
 
   app.get<{ Querystring: Query }>('/v1/dlq', async (request) => {
     const query = request.query;
@@ -42,40 +49,67 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
       reason: reasonOf(single(query, 'reason')),
     };
     const limit = limitParam(query, 100, ctx.limits.maxPageSize);
-    const entries = await deadLetters.list({ ...filter, limit });
-    return { deadLetters: entries, total: await deadLetters.count(filter) };
+    const tenant = request.principal.tenant;
+    if (tenant === undefined) {
+      const entries = await deadLetters.list({ ...filter, limit });
+      return { deadLetters: entries, total: await deadLetters.count(filter) };
+    }
+    const own = (await deadLetters.list({ ...filter, limit: SELECTION_LIMIT })).filter(
+      (entry) => entry.event.tenantid === tenant,
+    );
+    return { deadLetters: own.slice(0, limit), total: own.length };
   });
 
   app.get<{ Params: { id: string } }>('/v1/dlq/:id', async (request) =>
-    deadLetters.get(request.params.id),
+    visibleEntry(deadLetters, request.principal, request.params.id),
   );
 
   app.delete<{ Params: { id: string } }>('/v1/dlq/:id', async (request, reply) => {
-    // get() throws DEAD_LETTER_NOT_FOUND (404) for an unknown id.
-    await deadLetters.get(request.params.id);
+    await visibleEntry(deadLetters, request.principal, request.params.id);
     await deadLetters.remove([request.params.id]);
     return reply.code(204).send();
   });
 
   app.post('/v1/dlq/purge', async (request) => {
     const selection = selectionOf(request.body, true);
-    const selected = await select(deadLetters, selection);
-    return { removed: await deadLetters.remove(selected) };
+    const selected = await select(deadLetters, request.principal, selection);
+    return { removed: selected.length === 0 ? 0 : await deadLetters.remove(selected) };
   });
 
   const redrive = ctx.redrive;
   if (redrive === undefined) return;
   app.post('/v1/dlq/retry', async (request) => {
     const selection = selectionOf(request.body, false);
-    await select(deadLetters, selection);
-    const ids = selection.ids && selection.ids.length > 0 ? selection.ids : undefined;
-    return redrive({ ids, handler: selection.handler, type: selection.type });
+    // The selection is resolved here, so a key re-drives only its tenant's dead letters.
+    const ids = await select(deadLetters, request.principal, selection);
+    if (ids.length === 0) return { redriven: [], failed: [], heldBack: [] };
+    return redrive({ ids });
   });
 }
 
-/** The ids a selection names; each given id must exist (DEAD_LETTER_NOT_FOUND otherwise). */
-async function select(deadLetters: DeadLetterStore, selection: Selection): Promise<string[]> {
-  for (const id of selection.ids ?? []) await deadLetters.get(id);
+/** A dead letter the principal may see; another tenant's reads as not found. */
+async function visibleEntry(
+  deadLetters: DeadLetterStore,
+  principal: Principal,
+  id: string,
+): Promise<DeadLetter> {
+  const entry = await deadLetters.get(id);
+  if (principal.tenant !== undefined && entry.event.tenantid !== principal.tenant) {
+    throw new DeadLetterNotFoundError(id);
+  }
+  return entry;
+}
+
+/**
+ * The ids a selection names, among those the principal may see; each given id must exist
+ * and be visible (DEAD_LETTER_NOT_FOUND otherwise).
+ */
+async function select(
+  deadLetters: DeadLetterStore,
+  principal: Principal,
+  selection: Selection,
+): Promise<string[]> {
+  for (const id of selection.ids ?? []) await visibleEntry(deadLetters, principal, id);
   const filter: DeadLetterFilter = {
     ids: selection.ids && selection.ids.length > 0 ? selection.ids : undefined,
     handler: selection.handler,
@@ -83,7 +117,9 @@ async function select(deadLetters: DeadLetterStore, selection: Selection): Promi
     reason: selection.reason,
     limit: SELECTION_LIMIT,
   };
-  return (await deadLetters.list(filter)).map((entry) => entry.id);
+  return (await deadLetters.list(filter))
+    .filter((entry) => principal.tenant === undefined || entry.event.tenantid === principal.tenant)
+    .map((entry) => entry.id);
 }
 
 function selectionOf(body: unknown, withReason: boolean): Selection {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { BatchTooLargeError } from '@eventfabric/core';
+import { assertStreamsOwned, claimForTenant } from '../auth/principal.js';
 import { receiveEvents } from '../http/cloudevents-http.js';
 import type { RouteContext } from '../route-context.js';
 
@@ -23,6 +24,12 @@ export function registerPublishRoute(app: FastifyInstance, ctx: RouteContext): v
     if (events.length > ctx.limits.maxBatchSize) {
       throw new BatchTooLargeError(events.length, ctx.limits.maxBatchSize);
     }
+    claimForTenant(request.principal, events);
+    await assertStreamsOwned(
+      ctx.store,
+      request.principal,
+      events.flatMap((e) => (typeof e.subject === 'string' && e.subject !== '' ? [e.subject] : [])),
+    );
     const traceparent = request.trace.traceparent;
     for (const event of events) {
       if (event.traceparent === undefined) event.traceparent = traceparent;

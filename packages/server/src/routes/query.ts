@@ -15,6 +15,7 @@ import {
   single,
   type Query,
 } from '../http/query.js';
+import { assertReads, canSee } from '../auth/principal.js';
 import type { RouteContext } from '../route-context.js';
 import type { ServerEventStore } from '../server-options.js';
 
@@ -46,22 +47,25 @@ export function registerQueryRoute(app: FastifyInstance, ctx: RouteContext): voi
   app.get<{ Querystring: Query }>('/v1/events', async (request) => {
     const query = request.query;
     assertKnownParams(query, QUERY_PARAMS);
+    const principal = request.principal;
+    assertReads(principal);
     const filter = parseEventFilter(query);
     const after = positionParam('after', single(query, 'after')) ?? '0';
     const limit = limitParam(query, DEFAULT_QUERY_LIMIT, ctx.limits.maxPageSize);
     const raw = booleanParam(query, 'raw');
-    return scan(ctx.store, filter, after, limit, raw);
+    const matches = eventMatcher(filter);
+    return scan(ctx.store, filter, (e) => matches(e) && canSee(principal, e), after, limit, raw);
   });
 }
 
 async function scan(
   store: ServerEventStore,
   filter: EventFilter,
+  matches: (event: StoredEvent) => boolean,
   after: string,
   limit: number,
   raw: boolean,
 ): Promise<QueryResponse> {
-  const matches = eventMatcher(filter);
   const pushed = storeFilterOf(filter);
   const events: StoredEvent[] = [];
   let cursor = after;

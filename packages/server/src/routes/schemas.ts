@@ -8,6 +8,7 @@ import {
   type SchemaRegistry,
 } from '@eventfabric/core';
 import { assertKnownParams, single, type Query } from '../http/query.js';
+import { assertAdmin } from '../auth/principal.js';
 import type { RouteContext } from '../route-context.js';
 
 type SchemaRequest = FastifyRequest<{ Params: { type: string }; Querystring: Query }>;
@@ -38,6 +39,7 @@ export function registerSchemaRoutes(app: FastifyInstance, ctx: RouteContext): v
   app.post<{ Params: { type: string }; Querystring: Query }>(
     '/v1/schemas/:type',
     async (request, reply) => {
+      assertAdmin(request.principal);
       const { schema, compatibility } = registration(request);
       const result = await registry.register(request.params.type, schema, { compatibility });
       return reply.code(result.created ? 201 : 200).send(result);

@@ -7,6 +7,7 @@ import {
   UnsupportedMediaTypeError,
   type ExpectedVersion,
 } from '@eventfabric/core';
+import { assertReads, assertStreamsOwned, canSee, claimForTenant } from '../auth/principal.js';
 import { ACCEPTED_CONTENT_TYPES, mediaType } from '../http/body-parsers.js';
 import {
   assertKnownParams,
@@ -39,6 +40,8 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): v
       if (events.length > ctx.limits.maxBatchSize) {
         throw new BatchTooLargeError(events.length, ctx.limits.maxBatchSize);
       }
+      claimForTenant(request.principal, events);
+      await assertStreamsOwned(ctx.store, request.principal, [streamId]);
       const traceparent = request.trace.traceparent;
       for (const event of events) {
         if (event.traceparent === undefined) event.traceparent = traceparent;
@@ -57,6 +60,8 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): v
     async (request, reply) => {
       const query = request.query;
       assertKnownParams(query, READ_PARAMS);
+      const principal = request.principal;
+      assertReads(principal);
       const streamId = request.params.id;
       const direction = single(query, 'direction') ?? 'forwards';
       if (direction !== 'forwards' && direction !== 'backwards') {
@@ -70,7 +75,12 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): v
           : integerParam('from', fromParam, 0, Number.MAX_SAFE_INTEGER);
       const raw = booleanParam(query, 'raw');
       const streamVersion = await ctx.store.streamVersion(streamId);
-      if (streamVersion < 0) {
+      // Another tenant's stream reads as missing: its existence is not this key's business.
+      const owned =
+        principal.tenant === undefined ||
+        (await ctx.store.readStream(streamId, { limit: 1, raw: true }))[0]?.tenantid ===
+          principal.tenant;
+      if (streamVersion < 0 || !owned) {
         throw new NotFoundError(`stream ${streamId} does not exist`, {
           resource: 'stream',
           streamId,
@@ -83,7 +93,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): v
         limit: limit + 1,
         raw,
       });
-      const page = events.slice(0, limit);
+      const page = events.slice(0, limit).filter((event) => canSee(principal, event));
       const following = events[limit];
       return reply.header('etag', `"${streamVersion}"`).send({
         streamId,

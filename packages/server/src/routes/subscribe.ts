@@ -9,6 +9,7 @@ import {
   single,
   type Query,
 } from '../http/query.js';
+import { assertReads, canSee } from '../auth/principal.js';
 import type { RouteContext } from '../route-context.js';
 import { SseStream } from '../sse/sse-stream.js';
 
@@ -40,6 +41,8 @@ export function registerSubscribeRoute(
   app.get<{ Querystring: Query }>('/v1/subscribe', async (request, reply) => {
     const query = request.query;
     assertKnownParams(query, SUBSCRIBE_PARAMS);
+    const principal = request.principal;
+    assertReads(principal);
     const filter = parseEventFilter(query);
     const raw = booleanParam(query, 'raw');
     const lastEventId = request.headers['last-event-id'];
@@ -51,6 +54,7 @@ export function registerSubscribeRoute(
     }
     const after = resumeFrom ?? (await ctx.store.headPosition());
 
+    const matches = eventMatcher(filter);
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, {
@@ -65,7 +69,7 @@ export function registerSubscribeRoute(
     const stream = new SseStream(response, {
       heartbeatMs: ctx.limits.sseHeartbeatMs,
       slowClientTimeoutMs: ctx.limits.sseSlowClientTimeoutMs,
-      matches: eventMatcher(filter),
+      matches: (event) => matches(event) && canSee(principal, event),
       metrics: ctx.metrics,
       logger: request.log,
     });
