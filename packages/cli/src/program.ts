@@ -6,6 +6,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommand } from './commands/dlq.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerReadCommand } from './commands/read.js';
@@ -89,6 +90,7 @@ Example:
   registerConsumeCommand(program, run);
   registerDoctorCommand(program, run);
   registerDemoCommand(program, run);
+  registerKeysCommand(program, run);
 
   for (const command of allCommands(program)) configureCommand(command, io);
   return program;

@@ -12,6 +12,7 @@ import { createPostgresQueueTransport, registerHorizonMetrics } from '@eventfabr
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
+  FileApiKeyStore,
   createLogger,
   createServer,
   type Redrive,
@@ -20,6 +21,7 @@ import {
 import { createSqliteTransport } from '@eventfabric/sqlite';
 import type { ResolvedConfig } from '../config.js';
 import type { ActionRunner } from '../context.js';
+import { DEFAULT_KEYS_FILE, keysFilePath } from './keys.js';
 import {
   deadLetterStore,
   describeStore,
@@ -35,6 +37,7 @@ interface ServeCommandOptions {
   port: number;
   host: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  keysFile?: string;
 }
 
 export function registerServeCommand(program: Command, run: ActionRunner): void {
@@ -48,7 +51,11 @@ export function registerServeCommand(program: Command, run: ActionRunner): void 
         'down gracefully',
     )
     .option('-p, --port <port>', `port to listen on; 0 picks a free one`, parsePort, DEFAULT_PORT)
-    .option('--host <host>', 'address to bind (loopback only: see below)', DEFAULT_HOST)
+    .option('--host <host>', 'address to bind (loopback only without API keys)', DEFAULT_HOST)
+    .option(
+      '--keys-file <file>',
+      `API key file (default: EVENTFABRIC_KEYS_FILE or ${DEFAULT_KEYS_FILE})`,
+    )
     .option(
       '--log-level <level>',
       `JSON log level on stderr: ${LOG_LEVELS.join(', ')}`,
@@ -58,8 +65,10 @@ export function registerServeCommand(program: Command, run: ActionRunner): void 
     .addHelpText(
       'after',
       `
-With no API keys configured the server is open to anyone who can reach it, so it binds a
-loopback address only (127.0.0.1, ::1 or localhost) and says so in its log.
+Once the key file holds a live key (eventfabric keys create), every /v1 request needs
+Authorization: Bearer <key> and acts as the key's tenant. With no API keys the server is open
+to anyone who can reach it, so it binds a loopback address only (127.0.0.1, ::1 or
+localhost) and says so in its log.
 On SIGTERM or SIGINT it stops accepting connections, ends SSE streams, finishes requests in
 flight, closes the store and exits 0. Logs are JSON lines (pino) on stderr, with trace ids.
 POST /v1/dlq/retry runs the config file's handlers, when it has any.
@@ -73,7 +82,9 @@ Examples:
     .action(
       run(async (ctx, command) => {
         const options = command.opts<ServeCommandOptions>();
-        assertLoopback(options.host);
+        const keys = new FileApiKeyStore(keysFilePath(options.keysFile));
+        const secured = await keys.hasLiveKeys();
+        if (!secured) assertLoopback(options.host);
         const config = ctx.config();
         const logger = createLogger({ level: options.logLevel, destination: 2 });
         const opened = await openStore(config, {
@@ -88,16 +99,21 @@ Examples:
             schemas: opened.registry,
             deadLetters,
             redrive: redriveWith(config, opened, deadLetters, logger),
+            keys: secured ? keys : undefined,
             logger,
           });
           if (opened.backend.kind === 'postgres') {
             registerHorizonMetrics(opened.backend.store, server.metrics.registry);
           }
           const url = await listen(server.listen.bind(server), options);
-          logger.warn(
-            { url, store: describeStore(config) },
-            'no API keys configured: the server is open, and bound to loopback only',
-          );
+          if (secured) {
+            logger.info({ url, keysFile: keys.path }, 'API keys required on /v1');
+          } else {
+            logger.warn(
+              { url, store: describeStore(config), keysFile: keys.path },
+              'no API keys configured: the server is open, and bound to loopback only',
+            );
+          }
           ctx.out.result(
             [
               `EventFabric server listening on ${url} (store ${describeStore(config)})`,
