@@ -1,1 +1,17 @@
-export {};
+export { createRabbitMqTransport, RabbitMqTransport } from './rabbitmq-transport.js';
+export type { RabbitMqTransportStatus } from './rabbitmq-transport.js';
+export {
+  DEFAULT_RETRY_DELAYS_MS,
+  resolveRabbitMqOptions,
+  type RabbitMqQueueType,
+  type RabbitMqTransportOptions,
+} from './rabbitmq-options.js';
+export { bindingOf, contextOf, deadLetterQueueName, exchangeOf, retryQueueName } from './naming.js';
+export {
+  groupTopology,
+  declareGroupTopology,
+  type GroupTopology,
+  type QueueDeclaration,
+} from './topology.js';
+export { decodeEvent, encodeEvent, STRUCTURED_CONTENT_TYPE } from './cloudevents-amqp.js';
+export { DELIVERIES_HEADER, NOT_BEFORE_HEADER } from './rabbitmq-subscription.js';

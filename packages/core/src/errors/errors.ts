@@ -242,6 +242,13 @@ export class TransportUnavailableError extends EventFabricError {
   }
 }
 
+/** The broker had no queue to route an event to: nobody would ever receive it. */
+export class UnroutableEventError extends EventFabricError {
+  constructor(message: string, details: ErrorDetails = {}, options?: ErrorOptions) {
+    super(ErrorCodes.UNROUTABLE_EVENT, message, details, options);
+  }
+}
+
 /**
  * A queue or exchange (RabbitMQ), or a stream or consumer (JetStream), already exists on the
  * broker with other settings than the ones declared; nothing was changed.
