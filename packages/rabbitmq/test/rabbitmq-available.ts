@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
 import { describe } from 'vitest';
+import { deadLetterQueueName, DEFAULT_RETRY_DELAYS_MS, retryQueueName } from '../src/index.js';
 
 /** Where integration tests find RabbitMQ; override with EVENTFABRIC_TEST_AMQP_URL. */
 export const TEST_AMQP_URL =
@@ -105,4 +106,13 @@ export async function restartRabbitMq(): Promise<void> {
     await run('rabbitmqctl', ['start_app'], { timeout: 120_000 });
     await waitForBroker();
   }
+}
+
+/** The queues a group declares with the default retry steps. */
+export function queuesOf(group: string): string[] {
+  return [
+    group,
+    deadLetterQueueName(group),
+    ...DEFAULT_RETRY_DELAYS_MS.map((d) => retryQueueName(group, d)),
+  ];
 }

@@ -1,16 +1,11 @@
 import { describeTransportConformance } from '@eventfabric/conformance';
-import { createRabbitMqTransport, deadLetterQueueName, retryQueueName } from '../src/index.js';
-import { DEFAULT_RETRY_DELAYS_MS } from '../src/rabbitmq-options.js';
-import { deleteTopology, describeWithRabbitMq, TEST_AMQP_URL } from './rabbitmq-available.js';
-
-/** The queues a group declares, deleted when its test ends so tests can share the broker. */
-export function queuesOf(group: string): string[] {
-  return [
-    group,
-    deadLetterQueueName(group),
-    ...DEFAULT_RETRY_DELAYS_MS.map((d) => retryQueueName(group, d)),
-  ];
-}
+import { createRabbitMqTransport } from '../src/index.js';
+import {
+  deleteTopology,
+  describeWithRabbitMq,
+  queuesOf,
+  TEST_AMQP_URL,
+} from './rabbitmq-available.js';
 
 describeWithRabbitMq('RabbitMQ transport', () => {
   for (const queueType of ['quorum', 'classic'] as const) {
