@@ -1,5 +1,6 @@
 // The server side of bench/http-publish.bench.js, run as its own process so the load
-// generator never shares its event loop: `node bench/http-publish-server.js ours|bare <dir>`.
+// generator never shares its event loop:
+// `node bench/http-publish-server.js ours|bare <dir> [FULL|NORMAL]` (SQLite `synchronous`).
 // `ours` is createServer over a SQLite store; `bare` is a plain Fastify route doing the same
 // store append (one appendMany per request) with Fastify's default JSON parser. Both listen on
 // 127.0.0.1, print their URL on stdout, and exit on SIGTERM.
@@ -8,8 +9,8 @@ import Fastify from 'fastify';
 import { createSqliteEventStore } from '@eventfabric/sqlite';
 import { createServer } from '@eventfabric/server';
 
-const [side, dir] = process.argv.slice(2);
-const store = createSqliteEventStore({ path: join(dir, `${side}.db`) });
+const [side, dir, synchronous = 'FULL'] = process.argv.slice(2);
+const store = createSqliteEventStore({ path: join(dir, `${side}.db`), synchronous });
 
 let close;
 let url;
