@@ -74,18 +74,19 @@ export async function declareExchange(model: ChannelModel, exchange: string): Pr
 /**
  * Declare a group's topology. Idempotent: declaring the same topology again changes nothing.
  * A queue that exists with other arguments fails with TOPOLOGY_CONFLICT naming the queue and
- * the argument, and nothing after it is declared.
+ * the argument, and nothing after it is declared (the work queue comes first).
  */
 export async function declareGroupTopology(
   model: ChannelModel,
   topology: GroupTopology,
 ): Promise<void> {
   await withDeclareChannel(model, async (channel) => {
-    for (const exchange of topology.exchanges) {
-      await channel.assertExchange(exchange, 'topic', { durable: true });
-    }
+    // The work queue first: a conflict there (the likeliest) leaves nothing declared.
     for (const queue of topology.queues) {
       await channel.assertQueue(queue.name, { durable: true, arguments: queue.arguments });
+    }
+    for (const exchange of topology.exchanges) {
+      await channel.assertExchange(exchange, 'topic', { durable: true });
     }
     for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, b.bindingKey);
   });
