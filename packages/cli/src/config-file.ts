@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InvalidConfigError, type EventHandler } from '@eventfabric/core';
+import {
+  defineProjection,
+  InvalidConfigError,
+  isEventFabricError,
+  type CompiledProjection,
+  type EventHandler,
+  type ProjectionDefinition,
+} from '@eventfabric/core';
 import { isServiceName, validateHandlers } from './handlers.js';
 
 // Finding and loading the config file: eventfabric.config.mjs / .js (an ES module whose default
@@ -22,7 +29,7 @@ const TYPESCRIPT_CONFIG_NAMES = [
   'eventfabric.config.cts',
 ];
 const JSON_FIELDS = ['store', 'schemas'];
-const MODULE_FIELDS = ['store', 'schemas', 'service', 'handlers'];
+const MODULE_FIELDS = ['store', 'schemas', 'service', 'handlers', 'projections'];
 
 /**
  * The project configuration: the default export of `eventfabric.config.mjs` (or `.js`), or
@@ -37,6 +44,8 @@ export interface ConfigFile {
   service?: string;
   /** The handlers `dlq retry` and `replay` run. */
   handlers?: EventHandler[];
+  /** The projections `projections` builds, keeps and verifies (`defineProjection` results or definitions). */
+  projections?: CompiledProjection[];
 }
 
 /** A config file, found and loaded. */
@@ -165,7 +174,7 @@ async function importConfigModule(path: string, label: string): Promise<ConfigFi
   const config = module.default;
   if (config === undefined) {
     throw new InvalidConfigError(
-      `${label} has no default export; write export default { store, schemas, service, handlers }`,
+      `${label} has no default export; write export default { store, schemas, service, handlers, projections }`,
       { file: path },
     );
   }
@@ -181,9 +190,10 @@ async function importConfigModule(path: string, label: string): Promise<ConfigFi
         { file: path, field: key },
       );
     }
-    if (key !== 'handlers' && value !== undefined) assertNonEmptyString(value, key, label, path);
+    if (key !== 'handlers' && key !== 'projections' && value !== undefined)
+      assertNonEmptyString(value, key, label, path);
   }
-  const { store, schemas, service, handlers } = config as Record<string, unknown>;
+  const { store, schemas, service, handlers, projections } = config as Record<string, unknown>;
   if (typeof service === 'string' && !isServiceName(service)) {
     throw new InvalidConfigError(
       `${label}: service "${service}" must be lower-case: a letter, then letters, digits, _ or -`,
@@ -195,7 +205,41 @@ async function importConfigModule(path: string, label: string): Promise<ConfigFi
     ...(schemas === undefined ? {} : { schemas: schemas as string }),
     ...(service === undefined ? {} : { service: service as string }),
     ...(handlers === undefined ? {} : { handlers: validateHandlers(handlers, label, path) }),
+    ...(projections === undefined
+      ? {}
+      : { projections: validateProjections(projections, label, path) }),
   };
+}
+
+/** Each projection compiled by `defineProjection`; names unique. */
+function validateProjections(value: unknown, label: string, file: string): CompiledProjection[] {
+  if (!Array.isArray(value)) {
+    throw new InvalidConfigError(`${label}: "projections" must be an array of projections`, {
+      file,
+    });
+  }
+  const names = new Set<string>();
+  return value.map((definition: unknown, index) => {
+    let compiled: CompiledProjection;
+    try {
+      compiled = defineProjection(definition as ProjectionDefinition);
+    } catch (error) {
+      if (!isEventFabricError(error)) throw error;
+      throw new InvalidConfigError(
+        `${label}: projections[${index}]: ${error.message}`,
+        { file, projection: `projections[${index}]` },
+        { cause: error },
+      );
+    }
+    if (names.has(compiled.name)) {
+      throw new InvalidConfigError(`${label}: projection name "${compiled.name}" is used twice`, {
+        file,
+        projection: compiled.name,
+      });
+    }
+    names.add(compiled.name);
+    return compiled;
+  });
 }
 
 function typescriptConfigError(path: string, label: string): InvalidConfigError {

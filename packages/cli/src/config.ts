@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
-import { InvalidConfigError, type EventHandler } from '@eventfabric/core';
+import { InvalidConfigError, type CompiledProjection, type EventHandler } from '@eventfabric/core';
 import {
   findConfigFile,
   loadConfigFile,
@@ -59,6 +59,8 @@ export interface ResolvedConfig {
   serviceSource: ConfigSource;
   /** The config file's handlers; empty without one. */
   handlers: readonly EventHandler[];
+  /** The config file's projections; empty without one. */
+  projections: readonly CompiledProjection[];
   /** The absolute path of the config file used, if any. */
   configFile: string | undefined;
 }
@@ -117,6 +119,7 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
     service: service.value,
     serviceSource: service.source,
     handlers: file?.config.handlers ?? [],
+    projections: file?.config.projections ?? [],
     configFile: file?.path,
   };
 }

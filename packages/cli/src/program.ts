@@ -8,6 +8,7 @@ import { registerDoctorCommand } from './commands/doctor.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerKeysCommand } from './commands/keys.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerProjectionsCommand } from './commands/projections.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerReadCommand } from './commands/read.js';
 import { registerReplayCommand } from './commands/replay.js';
@@ -88,6 +89,7 @@ Example:
   registerDlqCommand(program, run);
   registerReplayCommand(program, run);
   registerConsumeCommand(program, run);
+  registerProjectionsCommand(program, run);
   registerDoctorCommand(program, run);
   registerDemoCommand(program, run);
   registerKeysCommand(program, run);

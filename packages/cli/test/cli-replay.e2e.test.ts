@@ -453,14 +453,14 @@ describe('eventfabric replay, given bad input', () => {
       config: 'export const handlers = [];',
       stderr:
         'error [INVALID_CONFIG]: eventfabric.config.mjs has no default export; write export default ' +
-        '{ store, schemas, service, handlers }',
+        '{ store, schemas, service, handlers, projections }',
     },
     {
       name: 'an unknown top-level key',
       config: 'export default { handler: [] };',
       stderr:
         'error [INVALID_CONFIG]: eventfabric.config.mjs: unknown field "handler" (known: store, ' +
-        'schemas, service, handlers)\n  field: handler',
+        'schemas, service, handlers, projections)\n  field: handler',
     },
     {
       name: 'handlers that are not an array',

@@ -27,6 +27,7 @@ describe('resolveConfig', () => {
       service: 'app',
       serviceSource: 'default',
       handlers: [],
+      projections: [],
       configFile: undefined,
     });
     expect(resolveConfig({ env: {}, cwd: dir }).schemasDir).toBe(undefined);
@@ -41,6 +42,7 @@ describe('resolveConfig', () => {
       service: 'app',
       serviceSource: 'default',
       handlers: [],
+      projections: [],
       configFile: join(withConfig, 'eventfabric.config.json'),
     });
   });
