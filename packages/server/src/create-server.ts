@@ -133,9 +133,12 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
   app.decorateRequest('principal', undefined as never);
   // After the rate limit, so unauthenticated floods are limited too.
   app.addHook('onRequest', async (request) => {
-    request.principal = request.url.startsWith('/v1/')
-      ? await authenticate(request, keys)
-      : OPEN_PRINCIPAL;
+    // The matched route, never the raw URL: `/%761/events` reaches the `/v1/events` handler.
+    const route = request.routeOptions.url;
+    request.principal =
+      route === undefined || route.startsWith('/v1/')
+        ? await authenticate(request, keys)
+        : OPEN_PRINCIPAL;
   });
 
   const ctx: RouteContext = {

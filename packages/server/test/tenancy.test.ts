@@ -140,6 +140,15 @@ describe('API keys, scopes and tenants', () => {
       expect(probe.statusCode).toBe(200);
     });
 
+    it('checks the matched route, not the raw URL: a percent-encoded path gets no further', async () => {
+      const encodedV1 = await send('GET', '/%761/events', undefined);
+      const encodedDlq = await send('GET', '/v1/%64lq', key.acme);
+
+      expect(encodedV1.statusCode).toBe(401);
+      expect(encodedDlq.statusCode).toBe(403);
+      expect(encodedDlq.json().error.details).toEqual({ scope: 'admin' });
+    });
+
     it('stores keys hashed: the file never holds a secret', async () => {
       const text = JSON.stringify(await keys.list());
 

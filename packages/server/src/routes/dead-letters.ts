@@ -37,7 +37,8 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
   const deadLetters = ctx.deadLetters;
   if (deadLetters === undefined) return;
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/dlq')) assertAdmin(request.principal);
+    // The matched route, never the raw URL, which may spell the path percent-encoded.
+    if (request.routeOptions.url?.startsWith('/v1/dlq') === true) assertAdmin(request.principal);
   });
 
   app.get<{ Querystring: Query }>('/v1/dlq', async (request) => {
