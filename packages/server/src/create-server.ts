@@ -148,6 +148,7 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
     redrive: options.redrive,
     limits,
     metrics,
+    keys,
     closing: () => closing,
   };
   registerProbeRoutes(app, ctx);

@@ -1,4 +1,5 @@
 import type { DeadLetterStore, SchemaRegistry } from '@eventfabric/core';
+import type { ApiKeyStore } from './auth/api-keys.js';
 import type { Principal } from './auth/principal.js';
 import type { RequestTrace } from './http/request-trace.js';
 import type { Redrive, ServerEventStore, ServerLimits } from './server-options.js';
@@ -12,6 +13,7 @@ export interface RouteContext {
   redrive: Redrive | undefined;
   limits: ServerLimits;
   metrics: ServerMetrics;
+  keys: ApiKeyStore | undefined;
   /** True once the server has begun to close: readiness fails, SSE streams end. */
   closing(): boolean;
 }

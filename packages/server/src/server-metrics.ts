@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, type RegistryContentType } from 'p
 import type { DeadLetterStore } from '@eventfabric/core';
 
 /** Why an SSE client's stream ended on the server's side. */
-export type SseDropReason = 'slow_consumer' | 'subscription_failed' | 'shutdown';
+export type SseDropReason = 'slow_consumer' | 'subscription_failed' | 'shutdown' | 'key_revoked';
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 

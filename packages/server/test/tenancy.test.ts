@@ -290,6 +290,38 @@ describe('API keys, scopes and tenants', () => {
     });
   });
 
+  describe('revocation during an SSE stream', () => {
+    it('ends the stream at the next heartbeat with reason key_revoked', async () => {
+      const quick = await openTestServer({ keys, limits: { sseHeartbeatMs: 50 } });
+      const base = await quick.server.listen({ port: 0, host: '127.0.0.1' });
+      const created = await keys.create({ tenant: 'acme', scopes: ['read:*'] });
+      const client = new SseClient(`${base}/v1/subscribe`, {
+        authorization: `Bearer ${created.secret}`,
+      });
+      try {
+        await client.connected();
+        await client.until(() => client.comments.includes('heartbeat'));
+
+        await keys.revoke(created.record.id);
+        await client.until(() => client.isEnded);
+
+        const last = client.messages.at(-1)!;
+        expect(last.event).toBe('end');
+        expect(JSON.parse(last.data)).toEqual({
+          reason: 'key_revoked',
+          error: {
+            code: 'UNAUTHENTICATED',
+            message: 'the API key was revoked',
+            details: { reason: 'revoked' },
+          },
+        });
+      } finally {
+        client.close();
+        await quick.close();
+      }
+    });
+  });
+
   describe('/v1/schemas', () => {
     it('lets any key read schemas, and only an admin key register one', async () => {
       const schema = { type: 'object' };

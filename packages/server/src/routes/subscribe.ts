@@ -72,6 +72,7 @@ export function registerSubscribeRoute(
       matches: (event) => matches(event) && canSee(principal, event),
       metrics: ctx.metrics,
       logger: request.log,
+      stillAuthorized: stillAuthorized(ctx, request.headers.authorization),
     });
     streams.add(stream);
     ctx.metrics.sseClients.inc();
@@ -89,4 +90,15 @@ export function registerSubscribeRoute(
       }),
     );
   });
+}
+
+/** For a keyed server: whether the stream's key is still live (revocation ends the stream). */
+function stillAuthorized(
+  ctx: RouteContext,
+  authorization: string | undefined,
+): (() => Promise<boolean>) | undefined {
+  const keys = ctx.keys;
+  const secret = authorization?.replace(/^Bearer\s+/i, '');
+  if (keys === undefined || secret === undefined) return undefined;
+  return async () => (await keys.find(secret)) !== undefined;
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import {
   SlowConsumerError,
+  UnauthenticatedError,
   type EventFabricError,
   type StoredEvent,
   type Subscription,
@@ -15,6 +16,11 @@ export interface SseStreamOptions {
   matches: (event: StoredEvent) => boolean;
   metrics: ServerMetrics;
   logger: FastifyBaseLogger;
+  /**
+   * Checked at every heartbeat: false ends the stream (its API key was revoked).
+   * @defaultValue always true (open mode)
+   */
+  stillAuthorized?: () => Promise<boolean>;
 }
 
 /** How long a stream the server ended may take to flush before its socket is destroyed. */
@@ -40,9 +46,7 @@ export class SseStream {
     private readonly response: ServerResponse,
     private readonly options: SseStreamOptions,
   ) {
-    this.heartbeat = setInterval(() => {
-      if (!this.response.writableNeedDrain) this.response.write(': heartbeat\n\n');
-    }, options.heartbeatMs);
+    this.heartbeat = setInterval(() => void this.beat(), options.heartbeatMs);
     this.heartbeat.unref();
     response.on('close', () => this.closed());
   }
@@ -99,6 +103,19 @@ export class SseStream {
     this.response.end(`event: end\ndata: ${JSON.stringify(body)}\n\n`);
     setTimeout(() => this.response.destroy(), END_GRACE_MS).unref();
     this.closed();
+  }
+
+  /** A heartbeat: end the stream if its key was revoked, else a comment line when idle. */
+  private async beat(): Promise<void> {
+    const check = this.options.stillAuthorized;
+    if (check !== undefined && !(await check().catch(() => true))) {
+      this.end(
+        'key_revoked',
+        new UnauthenticatedError('the API key was revoked', { reason: 'revoked' }),
+      );
+      return;
+    }
+    if (!this.ended && !this.response.writableNeedDrain) this.response.write(': heartbeat\n\n');
   }
 
   private closed(): void {
