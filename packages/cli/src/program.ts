@@ -15,6 +15,7 @@ import { registerReplayCommand } from './commands/replay.js';
 import { registerSchemaCommand } from './commands/schema.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTailCommand } from './commands/tail.js';
+import { registerTopologyCommand } from './commands/topology.js';
 import { createContext, type ActionRunner } from './context.js';
 import { ExitCode, Output, UsageError, type CliIo } from './output.js';
 
@@ -93,6 +94,7 @@ Example:
   registerDoctorCommand(program, run);
   registerDemoCommand(program, run);
   registerKeysCommand(program, run);
+  registerTopologyCommand(program, run);
 
   for (const command of allCommands(program)) configureCommand(command, io);
   return program;

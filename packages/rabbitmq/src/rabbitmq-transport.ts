@@ -26,7 +26,7 @@ import {
   type ResolvedRabbitMqOptions,
 } from './rabbitmq-options.js';
 import { RabbitMqSubscription } from './rabbitmq-subscription.js';
-import { groupTopology, type GroupTopology } from './topology.js';
+import { declareGroupTopology, groupTopology, type GroupTopology } from './topology.js';
 
 /** AMQP limits a routing key to 255 bytes. */
 const MAX_ROUTING_KEY_BYTES = 255;
@@ -95,6 +95,15 @@ export class RabbitMqTransport implements Transport {
   /** What subscribing `group` to `topics` declares, without touching the broker. */
   topologyFor(group: string, topics: readonly string[]): GroupTopology {
     return groupTopology(group, topics, this.options.queueType, this.options.retryDelaysMs);
+  }
+
+  /**
+   * Declare a group's topology now, as `subscribe` would, without consuming (for
+   * `eventfabric topology --declare` and deploy scripts). Idempotent.
+   */
+  async declare(topology: GroupTopology): Promise<void> {
+    if (this.closing) throw new StoreClosedError();
+    await declareGroupTopology(await this.connection.current(), topology);
   }
 
   async publish(events: readonly CloudEvent[]): Promise<PublishResult> {

@@ -1,0 +1,109 @@
+import { InvalidConfigError } from '@eventfabric/core';
+import {
+  createRabbitMqTransport,
+  groupTopology,
+  resolveRabbitMqOptions,
+  type GroupTopology,
+} from '@eventfabric/rabbitmq';
+import type { Command } from 'commander';
+import type { ActionRunner } from '../context.js';
+import { parseServiceName, requireHandlers } from '../handlers.js';
+
+interface TopologyCommandOptions {
+  transport?: string;
+  service?: string;
+  queueType?: 'quorum' | 'classic';
+  declare?: boolean;
+}
+
+/** The transport URL: `--transport`, then EVENTFABRIC_TRANSPORT. */
+function transportUrl(options: TopologyCommandOptions): string {
+  const url = options.transport ?? process.env.EVENTFABRIC_TRANSPORT;
+  if (url === undefined || !/^amqps?:\/\//.test(url)) {
+    throw new InvalidConfigError(
+      'topology needs a RabbitMQ transport: --transport amqp://user:password@host:port/vhost ' +
+        '(or EVENTFABRIC_TRANSPORT)',
+      { transport: url === undefined ? null : url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@') },
+    );
+  }
+  return url;
+}
+
+function describe(topology: GroupTopology): string {
+  const lines = [`group ${topology.group}`];
+  for (const exchange of topology.exchanges) lines.push(`  exchange ${exchange} (topic, durable)`);
+  for (const queue of topology.queues) {
+    const args = Object.entries(queue.arguments)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ');
+    lines.push(`  queue ${queue.name} (${queue.role}${args === '' ? '' : `, ${args}`})`);
+  }
+  for (const b of topology.bindings) {
+    lines.push(`  binding ${b.exchange} → ${b.queue} on ${b.bindingKey}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerTopologyCommand(program: Command, run: ActionRunner): void {
+  program
+    .command('topology')
+    .summary('print the transport topology')
+    .description(
+      'print the exchanges, queues and bindings the configured handlers declare on RabbitMQ ' +
+        '(a queue per handler group, its retry queues and its .dlq); with --declare, declare ' +
+        'them now (idempotent)',
+    )
+    .option('--transport <url>', 'the RabbitMQ broker, amqp://… (env EVENTFABRIC_TRANSPORT)')
+    .option(
+      '--service <name>',
+      'the service the handlers run in (default: EVENTFABRIC_SERVICE, config file, or app)',
+      parseServiceName,
+    )
+    .option('--queue-type <type>', 'quorum (default) or classic')
+    .option('--declare', 'declare the topology on the broker, then print it')
+    .addHelpText(
+      'after',
+      `
+With --json: {"transport":"…","declared":true|false,"groups":[{"group","exchanges","queues",
+"bindings"}, …]}. A queue that exists with other arguments fails with TOPOLOGY_CONFLICT.
+
+Examples:
+  $ eventfabric topology --transport amqp://guest:guest@127.0.0.1:5672
+  $ eventfabric topology --transport amqp://guest:guest@127.0.0.1:5672 --declare --json`,
+    )
+    .action(
+      run(async (ctx, command) => {
+        const options = command.opts<TopologyCommandOptions>();
+        const url = transportUrl(options);
+        const resolved = resolveRabbitMqOptions({
+          url,
+          ...(options.queueType === undefined ? {} : { queueType: options.queueType }),
+        });
+        const config = ctx.config();
+        const service = options.service ?? config.service;
+        const handlers = requireHandlers(config, 'topology');
+        const groups = handlers.map((handler) =>
+          groupTopology(
+            `${service}.${handler.name}`,
+            handler.on,
+            resolved.queueType,
+            resolved.retryDelaysMs,
+          ),
+        );
+        if (options.declare) {
+          const transport = await createRabbitMqTransport({ url, queueType: resolved.queueType });
+          try {
+            for (const topology of groups) await transport.declare(topology);
+          } finally {
+            await transport.close();
+          }
+        }
+        const heading = options.declare ? 'declared' : 'would declare (run with --declare)';
+        ctx.out.result(`${heading}:\n${groups.map(describe).join('\n')}`, {
+          transport: url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'),
+          declared: options.declare === true,
+          groups,
+        });
+      }),
+    );
+}
