@@ -106,8 +106,12 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { method: request.method, route };
-    metrics.requests.inc({ ...labels, status: String(reply.statusCode) });
-    metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+    metrics.observeRequest(
+      labels,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+      request.trace?.traceId,
+    );
     endRequestTrace(request.trace, reply.statusCode);
     request.log.debug(
       { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },

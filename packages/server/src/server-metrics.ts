@@ -16,12 +16,15 @@ export class ServerMetrics {
   readonly requestDuration: Histogram<'method' | 'route'>;
   readonly sseClients: Gauge;
   readonly sseDropped: Counter<'reason'>;
+  /** True when the registry speaks OpenMetrics: durations then carry trace-id exemplars. */
+  private readonly exemplars: boolean;
 
   constructor(
     readonly registry: Registry<RegistryContentType> = new Registry(),
     deadLetters?: DeadLetterStore,
   ) {
     const registers = [registry];
+    this.exemplars = (registry.contentType as string) === Registry.OPENMETRICS_CONTENT_TYPE;
     this.published = new Counter({
       name: 'eventfabric_events_published_total',
       help: 'Events accepted over HTTP (publish and append), by content mode',
@@ -39,6 +42,7 @@ export class ServerMetrics {
       help: 'Time to answer an HTTP request',
       labelNames: ['method', 'route'],
       buckets: DURATION_BUCKETS,
+      enableExemplars: this.exemplars,
       registers,
     });
     this.sseClients = new Gauge({
@@ -66,6 +70,23 @@ export class ServerMetrics {
           }
         },
       });
+    }
+  }
+
+  /** Record one answered request; with OpenMetrics, its duration carries the trace id. */
+  observeRequest(
+    labels: { method: string; route: string },
+    status: number,
+    seconds: number,
+    traceId: string | undefined,
+  ): void {
+    this.requests.inc({ ...labels, status: String(status) });
+    if (this.exemplars && traceId !== undefined) {
+      // prom-client types exemplar labels as the metric's own label names; they are not.
+      const exemplarLabels: Record<string, string> = { trace_id: traceId };
+      this.requestDuration.observe({ labels, value: seconds, exemplarLabels });
+    } else {
+      this.requestDuration.observe(labels, seconds);
     }
   }
 }

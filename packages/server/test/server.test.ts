@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
 import { ErrorCodes } from '@eventfabric/core';
 import { HTTP_STATUS_BY_CODE, createServer, resolveServerLimits } from '../src/index.js';
 import { allEvents, openTestServer, orderEvent, type TestServer } from './server-harness.js';
@@ -86,6 +87,31 @@ describe('server', () => {
       );
       expect(text).toContain('eventfabric_dlq_depth 0\n');
       expect(text).toContain('eventfabric_sse_clients 0\n');
+    });
+  });
+
+  describe('exemplars', () => {
+    it('given an OpenMetrics registry, then request durations carry the trace id as exemplar', async () => {
+      t = await openTestServer({ registry: new Registry(Registry.OPENMETRICS_CONTENT_TYPE) });
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      await t.server.app.inject({
+        method: 'GET',
+        url: '/healthz',
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
+
+      const response = await t.server.app.inject({ method: 'GET', url: '/metrics' });
+
+      expect(response.headers['content-type']).toBe(Registry.OPENMETRICS_CONTENT_TYPE);
+      const bucket = response.body
+        .split('\n')
+        .find(
+          (line) =>
+            line.startsWith('eventfabric_http_request_duration_seconds_bucket{') &&
+            line.includes('route="/healthz"') &&
+            line.includes('# {trace_id='),
+        );
+      expect(bucket).toContain(`# {trace_id="${traceId}"}`);
     });
   });
 
