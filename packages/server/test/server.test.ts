@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
+import { Registry, type OpenMetricsContentType } from 'prom-client';
 import { ErrorCodes } from '@eventfabric/core';
 import { HTTP_STATUS_BY_CODE, createServer, resolveServerLimits } from '../src/index.js';
 import { allEvents, openTestServer, orderEvent, type TestServer } from './server-harness.js';
@@ -92,7 +92,9 @@ describe('server', () => {
 
   describe('exemplars', () => {
     it('given an OpenMetrics registry, then request durations carry the trace id as exemplar', async () => {
-      t = await openTestServer({ registry: new Registry(Registry.OPENMETRICS_CONTENT_TYPE) });
+      const registry = new Registry<OpenMetricsContentType>();
+      registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+      t = await openTestServer({ registry });
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       await t.server.app.inject({
         method: 'GET',
