@@ -158,6 +158,29 @@ describe('normalizeEvent', () => {
     ]);
   });
 
+  it('checks a created event again once any envelope attribute changed', () => {
+    const created = createEvent({ type: 'a.b.created.v1', source: '/t', subject: 's-1', data: {} });
+    expect(normalizeEvent(created, { subject: 's-1' }).id).toBe(created.id);
+    const mutable = created as unknown as Record<string, unknown>;
+    mutable.time = 'yesterday';
+    mutable.Weird = 1;
+    expect(issuesOf(() => normalizeEvent(created, { subject: 's-1' }))).toEqual([
+      { path: '/Weird', keyword: 'propertyNames' },
+      { path: '/time', keyword: 'format' },
+    ]);
+    delete mutable.Weird;
+    mutable.time = new Date().toISOString();
+    mutable.traceparent = '00-abc';
+    expect(issuesOf(() => normalizeEvent(created, { subject: 's-1' }))).toEqual([
+      { path: '/traceparent', keyword: 'format' },
+    ]);
+    // The options are checked every time, whatever the event.
+    mutable.traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    expect(issuesOf(() => normalizeEvent(created, { subject: 's-2' }))).toEqual([
+      { path: '/subject', keyword: 'const' },
+    ]);
+  });
+
   it('drops store-assigned attributes from a re-appended read', () => {
     const event = normalizeEvent(
       { ...minimal, streamversion: 3, position: '99' },

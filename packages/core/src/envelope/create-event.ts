@@ -1,6 +1,6 @@
 import type { CloudEvent } from './cloud-event.js';
 import { childTraceparent } from './trace-context.js';
-import { newEventId, normalizeEvent } from './validate-event.js';
+import { markChecked, newEventId, normalizeEvent } from './validate-event.js';
 
 /** The part of a parent event (or command) a new event inherits from. */
 export type EventParent = Pick<CloudEvent, 'id' | 'correlationid'> &
@@ -62,5 +62,7 @@ export function createEvent<T>(options: CreateEventOptions<T>): CloudEvent<T> {
   if (tenantid !== undefined) event.tenantid = tenantid;
   if (options.dataschema !== undefined) event.dataschema = options.dataschema;
   const allowForeignTypes = options.allowForeignTypes ?? false;
-  return normalizeEvent(event, { allowForeignTypes }) as CloudEvent<T>;
+  const created = normalizeEvent(event, { allowForeignTypes }) as CloudEvent<T>;
+  markChecked(created);
+  return created;
 }

@@ -41,6 +41,25 @@ const envelopeSchema = {
 
 const validateEnvelope = createAjv().compile(envelopeSchema);
 
+/**
+ * Events built by `createEvent`, with their envelope attributes as they were built: such an
+ * event passed unchanged
+ * (to an append, a publish) skips the schema check; any change to an attribute (not to
+ * `data`, which the envelope schema does not look at) checks it again.
+ */
+const checked = new WeakMap<object, string>();
+
+/** The envelope's attributes (all but `data`), as one comparable string. */
+function envelopeKey(event: Record<string, unknown>): string {
+  let key = '';
+  for (const name in event) {
+    if (name === 'data') continue;
+    const value = event[name];
+    key += `${name}\u0000${typeof value === 'string' ? value : JSON.stringify(value)}\u0001`;
+  }
+  return key;
+}
+
 /** Attributes a store assigns; accepted on input (a re-appended read) and dropped. */
 const STORE_ASSIGNED = ['streamversion', 'position'] as const;
 
@@ -61,7 +80,9 @@ export function normalizeEvent(input: unknown, options: NormalizeEventOptions = 
   const event: Record<string, unknown> = { ...(input as Record<string, unknown>) };
   for (const key of STORE_ASSIGNED) delete event[key];
   const issues: ValidationIssue[] = [];
-  if (!validateEnvelope(event)) issues.push(...toIssues(validateEnvelope.errors));
+  const known = checked.get(input);
+  const unchanged = known !== undefined && known === envelopeKey(event);
+  if (!unchanged && !validateEnvelope(event)) issues.push(...toIssues(validateEnvelope.errors));
   const type = event.type;
   if (typeof type === 'string' && !options.allowForeignTypes && !EVENT_TYPE_PATTERN.test(type)) {
     issues.push({
@@ -70,7 +91,7 @@ export function normalizeEvent(input: unknown, options: NormalizeEventOptions = 
       keyword: 'pattern',
     });
   }
-  if (typeof event.traceparent === 'string' && !isTraceparent(event.traceparent)) {
+  if (!unchanged && typeof event.traceparent === 'string' && !isTraceparent(event.traceparent)) {
     issues.push({ path: '/traceparent', message: 'must be a W3C traceparent', keyword: 'format' });
   }
   if (
@@ -109,6 +130,14 @@ export function normalizeEvent(input: unknown, options: NormalizeEventOptions = 
   // CloudEvents JSON has no `undefined`; an absent payload is stored as null.
   if (event.data === undefined) event.data = null;
   return event as unknown as CloudEvent;
+}
+
+/**
+ * Remember that `event`'s envelope is valid as it stands (what `createEvent` returns), so
+ * normalising it again unchanged skips the schema check. @internal
+ */
+export function markChecked(event: CloudEvent): void {
+  checked.set(event, envelopeKey(event as unknown as Record<string, unknown>));
 }
 
 /** A new UUIDv7: time-ordered, so ids sort roughly by creation time. */
