@@ -8,3 +8,4 @@ export * from './consumer/index.js';
 export * from './replay/index.js';
 export * from './relay/index.js';
 export * from './projection/index.js';
+export * from './schedule/index.js';

@@ -10,3 +10,4 @@ export * from './horizon-metrics.js';
 export * from './postgres-relay-checkpoints.js';
 export * from './postgres-log-transport.js';
 export * from './postgres-projection-storage.js';
+export * from './postgres-scheduled-messages.js';

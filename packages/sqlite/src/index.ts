@@ -8,3 +8,4 @@ export * from './sqlite-transport.js';
 export { makeDirectories } from './make-directories.js';
 export * from './sqlite-relay-checkpoints.js';
 export * from './sqlite-projection-storage.js';
+export * from './sqlite-scheduled-messages.js';

@@ -6,6 +6,7 @@ import { migration003 } from './003-queue.js';
 import { migration004 } from './004-notify-after-commit.js';
 import { migration005 } from './005-relay-checkpoints.js';
 import { migration006 } from './006-projections.js';
+import { migration007 } from './007-scheduled-messages.js';
 
 /** A numbered, immutable schema change, rendered for one schema. */
 export interface Migration {
@@ -23,6 +24,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'notify-after-commit', sql: migration004 },
   { version: 5, name: 'relay-checkpoints', sql: migration005 },
   { version: 6, name: 'projections', sql: migration006 },
+  { version: 7, name: 'scheduled-messages', sql: migration007 },
 ];
 
 /**

@@ -4,6 +4,7 @@ import { migration002 } from './002-consumer-groups.js';
 import { migration003 } from './003-consumer-records.js';
 import { migration004 } from './004-relay-checkpoints.js';
 import { migration005 } from './005-projections.js';
+import { migration006 } from './006-scheduled-messages.js';
 
 /** A numbered, immutable schema change. */
 export interface Migration {
@@ -19,6 +20,7 @@ export const migrations: readonly Migration[] = [
   migration003,
   migration004,
   migration005,
+  migration006,
 ];
 
 /**

@@ -1,0 +1,2 @@
+export * from './scheduled-messages.js';
+export * from './scheduler.js';
