@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '../src/driver.js';
+import { createPostgresEventStore, type PostgresEventStore } from '../src/postgres-event-store.js';
 import { describe } from 'vitest';
 
 /** Where integration tests find PostgreSQL; override with EVENTFABRIC_TEST_PG_URL. */
@@ -55,4 +56,43 @@ export async function dropSchemas(schemas: Iterable<string>): Promise<void> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Wait until `condition` holds, polling; throws naming `what` after `ms`. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Stores on fresh schemas for one test file: `open()` makes one (migrated, its own pool);
+ * `cleanup()` closes them and drops the schemas (call it in `afterAll`).
+ */
+export function freshStores(prefix: string, poolSize = 6) {
+  const schemas = new Set<string>();
+  const stores: PostgresEventStore[] = [];
+  return {
+    async open(): Promise<PostgresEventStore> {
+      const schema = testSchemaName(prefix);
+      schemas.add(schema);
+      const store = await createPostgresEventStore({
+        connectionString: TEST_PG_URL,
+        schema,
+        poolSize,
+      });
+      stores.push(store);
+      return store;
+    },
+    async cleanup(): Promise<void> {
+      await Promise.all(stores.map((s) => s.close()));
+      await dropSchemas(schemas);
+    },
+  };
 }

@@ -12,7 +12,13 @@ import {
   type PostgresEventStore,
   type PostgresTransaction,
 } from '../src/index.js';
-import { describeWithPostgres, dropSchemas, testSchemaName, TEST_PG_URL } from './pg-available.js';
+import {
+  describeWithPostgres,
+  dropSchemas,
+  testSchemaName,
+  TEST_PG_URL,
+  until,
+} from './pg-available.js';
 
 type Tx = PostgresTransaction;
 
@@ -76,14 +82,6 @@ function balances(version: number, effects?: string[]) {
 
 async function readBalances(store: PostgresEventStore) {
   return (await store.pool.query(`SELECT * FROM "${store.schema}".balances ORDER BY member`)).rows;
-}
-
-async function until(condition: () => Promise<boolean> | boolean, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describeWithPostgres('projections on PostgreSQL', () => {

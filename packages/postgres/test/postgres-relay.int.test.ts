@@ -1,42 +1,14 @@
 import { afterAll, expect, it } from 'vitest';
 import { createEvent, createRelay, type CloudEvent, type Relay } from '@eventfabric/core';
 import { describeRelayCheckpointStoreConformance } from '@eventfabric/conformance';
-import {
-  createPostgresEventStore,
-  createPostgresQueueTransport,
-  PostgresRelayCheckpoints,
-  type PostgresEventStore,
-} from '../src/index.js';
-import { describeWithPostgres, dropSchemas, testSchemaName, TEST_PG_URL } from './pg-available.js';
+import { createPostgresQueueTransport, PostgresRelayCheckpoints } from '../src/index.js';
+import { describeWithPostgres, freshStores, TEST_PG_URL, until } from './pg-available.js';
 
-const schemas = new Set<string>();
-const stores: PostgresEventStore[] = [];
-
-async function freshStore(): Promise<PostgresEventStore> {
-  const schema = testSchemaName('ef_relay');
-  schemas.add(schema);
-  const store = await createPostgresEventStore({
-    connectionString: TEST_PG_URL,
-    schema,
-    poolSize: 6,
-  });
-  stores.push(store);
-  return store;
-}
-
-async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const stores = freshStores('ef_relay');
+const freshStore = () => stores.open();
 
 describeWithPostgres('postgres relay', () => {
-  afterAll(async () => {
-    await Promise.all(stores.map((s) => s.close()));
-    await dropSchemas(schemas);
-  });
+  afterAll(() => stores.cleanup());
 
   describeRelayCheckpointStoreConformance('postgres', {
     create: async () => new PostgresRelayCheckpoints(await freshStore()),

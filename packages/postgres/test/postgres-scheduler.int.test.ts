@@ -1,41 +1,14 @@
 import { afterAll, expect, it } from 'vitest';
 import { describeScheduledMessageStoreConformance } from '@eventfabric/conformance';
 import { createEvent, startScheduler } from '@eventfabric/core';
-import {
-  createPostgresEventStore,
-  PostgresScheduledMessages,
-  type PostgresEventStore,
-} from '../src/index.js';
-import { describeWithPostgres, dropSchemas, testSchemaName, TEST_PG_URL } from './pg-available.js';
+import { PostgresScheduledMessages } from '../src/index.js';
+import { describeWithPostgres, freshStores, until } from './pg-available.js';
 
-const schemas = new Set<string>();
-const stores: PostgresEventStore[] = [];
-
-async function freshStore(): Promise<PostgresEventStore> {
-  const schema = testSchemaName('ef_sched');
-  schemas.add(schema);
-  const store = await createPostgresEventStore({
-    connectionString: TEST_PG_URL,
-    schema,
-    poolSize: 6,
-  });
-  stores.push(store);
-  return store;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const stores = freshStores('ef_sched');
+const freshStore = () => stores.open();
 
 describeWithPostgres('scheduled messages on PostgreSQL', () => {
-  afterAll(async () => {
-    await Promise.all(stores.map((s) => s.close()));
-    await dropSchemas(schemas);
-  });
+  afterAll(() => stores.cleanup());
 
   describeScheduledMessageStoreConformance('postgres', {
     create: async () => new PostgresScheduledMessages(await freshStore()),
