@@ -60,6 +60,7 @@ export class RabbitMqSubscription implements TransportSubscription {
   private closing: Promise<void> | undefined;
   private stopListening: (() => void) | undefined;
   private reattachTimer: NodeJS.Timeout | undefined;
+  private attaching = false;
 
   constructor(
     readonly group: string,
@@ -98,6 +99,10 @@ export class RabbitMqSubscription implements TransportSubscription {
     });
     channel.on('close', () => this.detached(attachment));
     await channel.prefetch(this.limits.prefetch);
+    if (this.closing) {
+      await channel.close().catch(() => undefined);
+      return;
+    }
     this.attachment = attachment;
     const { consumerTag } = await channel.consume(this.group, (message) => {
       if (message) this.received(attachment, message);
@@ -106,12 +111,23 @@ export class RabbitMqSubscription implements TransportSubscription {
   }
 
   private async reattach(model: ChannelModel): Promise<void> {
-    if (this.closing) return;
+    // Both a channel's close and a new connection can ask to resume: consume once.
+    if (this.closing || this.attachment?.live || this.attaching) return;
+    this.attaching = true;
+    try {
+      await this.resume(model);
+    } finally {
+      this.attaching = false;
+    }
+  }
+
+  private async resume(model: ChannelModel): Promise<void> {
     try {
       await this.attach(model);
       this.context.logger.info({ group: this.group }, 'consumer resumed after reconnect');
     } catch (error) {
       this.context.logger.error({ group: this.group, err: error }, 'consumer could not resume');
+      clearTimeout(this.reattachTimer);
       this.reattachTimer = setTimeout(() => {
         const now = this.context.connection.now;
         if (now) void this.reattach(now);
@@ -130,7 +146,13 @@ export class RabbitMqSubscription implements TransportSubscription {
     this.context.logger.warn({ group: this.group }, 'consumer channel closed; waiting to resume');
     // A channel closed under a live connection (not a lost one) is reopened here.
     const model = this.context.connection.now;
-    if (model) this.reattachTimer = setTimeout(() => void this.reattach(model), 200);
+    if (model) {
+      clearTimeout(this.reattachTimer);
+      this.reattachTimer = setTimeout(() => {
+        const now = this.context.connection.now;
+        if (now) void this.reattach(now);
+      }, 200);
+    }
   }
 
   private received(attachment: Attachment, message: ConsumeMessage): void {
