@@ -55,10 +55,16 @@ export class ConfirmPublisher {
   /** Publish every message; resolves with each one's outcome, in order. */
   async publish(messages: readonly OutgoingMessage[]): Promise<Outcome[]> {
     const outcomes: Promise<Outcome>[] = [];
-    for (const message of messages) {
-      if (this.inflight >= this.window) await this.slot();
-      const channel = await this.confirmChannel();
-      outcomes.push(this.send(channel, message));
+    try {
+      for (const message of messages) {
+        if (this.inflight >= this.window) await this.slot();
+        const channel = await this.confirmChannel();
+        outcomes.push(this.send(channel, message));
+      }
+    } catch (error) {
+      // The messages already sent still settle; nobody is left with an unheard rejection.
+      await Promise.allSettled(outcomes);
+      throw error;
     }
     return Promise.all(outcomes);
   }
