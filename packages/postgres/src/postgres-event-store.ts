@@ -143,6 +143,8 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   private readonly appends: AppendQueue;
   private schemas: EventSchemas | undefined;
   private closed = false;
+  /** The highest safe position computed (see `readAll`). */
+  private safeSeen = 0n;
 
   /** Use {@link createPostgresEventStore}: it validates options and applies migrations. */
   constructor(
@@ -272,11 +274,29 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     this.assertOpen();
     const { after, limit } = resolveReadAll(options);
     const rows = await this.run(async () => {
-      const upTo = await safePosition(this.pool, this.s);
+      // Below a safe position once computed, every transaction has ended for good: a reader
+      // behind it (catching up) needs no new one until it gets there.
+      const cached = this.safeSeen > after;
+      const upTo = cached ? this.safeSeen : await this.refreshSafePosition();
       if (upTo <= after) return [];
-      return readAll(this.pool, this.s, after, upTo, limit, options);
+      const page = await readAll(this.pool, this.s, after, upTo, limit, options);
+      if (!cached || page.length >= limit) return page;
+      // A short page under a remembered bound is not the end of the log: look again, so a
+      // short page still means "caught up" to subscriptions.
+      const fresh = await this.refreshSafePosition();
+      if (fresh <= upTo) return page;
+      return page.concat(
+        await readAll(this.pool, this.s, upTo, fresh, limit - page.length, options),
+      );
     });
     return this.present(rows, options.raw);
+  }
+
+  /** The safe position now; remembered as the highest seen. */
+  private async refreshSafePosition(): Promise<bigint> {
+    const safe = await safePosition(this.pool, this.s);
+    if (safe > this.safeSeen) this.safeSeen = safe;
+    return safe;
   }
 
   async readByCorrelation(
