@@ -1,4 +1,5 @@
 import { InvalidConfigError } from '@eventfabric/core';
+import { formatNatsTopology, inspectNatsTopology, planNatsTopology } from '@eventfabric/nats';
 import {
   createRabbitMqTransport,
   groupTopology,
@@ -19,10 +20,10 @@ interface TopologyCommandOptions {
 /** The transport URL: `--transport`, then EVENTFABRIC_TRANSPORT. */
 function transportUrl(options: TopologyCommandOptions): string {
   const url = options.transport ?? process.env.EVENTFABRIC_TRANSPORT;
-  if (url === undefined || !/^amqps?:\/\//.test(url)) {
+  if (url === undefined || !/^(amqps?|nats):\/\//.test(url)) {
     throw new InvalidConfigError(
-      'topology needs a RabbitMQ transport: --transport amqp://user:password@host:port/vhost ' +
-        '(or EVENTFABRIC_TRANSPORT)',
+      'topology needs a broker: --transport amqp://user:password@host:port/vhost or ' +
+        'nats://host:port (or EVENTFABRIC_TRANSPORT)',
       { transport: url === undefined ? null : url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@') },
     );
   }
@@ -51,9 +52,13 @@ export function registerTopologyCommand(program: Command, run: ActionRunner): vo
     .description(
       'print the exchanges, queues and bindings the configured handlers declare on RabbitMQ ' +
         '(a queue per handler group, its retry queues and its .dlq); with --declare, declare ' +
-        'them now (idempotent)',
+        'them now (idempotent). On NATS: the streams and consumers the handlers would declare, ' +
+        'and those declared on the server',
     )
-    .option('--transport <url>', 'the RabbitMQ broker, amqp://… (env EVENTFABRIC_TRANSPORT)')
+    .option(
+      '--transport <url>',
+      'the broker: amqp://… (RabbitMQ) or nats://… (NATS JetStream) (env EVENTFABRIC_TRANSPORT)',
+    )
     .option(
       '--service <name>',
       'the service the handlers run in (default: EVENTFABRIC_SERVICE, config file, or app)',
@@ -69,12 +74,46 @@ With --json: {"transport":"…","declared":true|false,"groups":[{"group","exchan
 
 Examples:
   $ eventfabric topology --transport amqp://guest:guest@127.0.0.1:5672
-  $ eventfabric topology --transport amqp://guest:guest@127.0.0.1:5672 --declare --json`,
+  $ eventfabric topology --transport amqp://guest:guest@127.0.0.1:5672 --declare --json
+  $ eventfabric topology --transport nats://127.0.0.1:4222`,
     )
     .action(
       run(async (ctx, command) => {
         const options = command.opts<TopologyCommandOptions>();
         const url = transportUrl(options);
+        if (url.startsWith('nats://')) {
+          const config = ctx.config();
+          const service = options.service ?? config.service;
+          if (options.declare) {
+            throw new InvalidConfigError(
+              'topology --declare is for RabbitMQ: on NATS, streams and consumers are declared ' +
+                'when a group subscribes (consume); this prints the plan and what the server has',
+              { transport: url },
+            );
+          }
+          const planned =
+            config.handlers.length === 0
+              ? undefined
+              : planNatsTopology(
+                  { servers: url },
+                  {
+                    groups: config.handlers.map((h) => ({
+                      group: `${service}.${h.name}`,
+                      topics: h.on,
+                    })),
+                  },
+                );
+          const onServer = await inspectNatsTopology({ servers: url });
+          const text = [
+            ...(planned
+              ? ['would declare (when the groups subscribe):', formatNatsTopology(planned)]
+              : []),
+            'declared on the server:',
+            onServer.streams.length === 0 ? '  nothing yet' : formatNatsTopology(onServer),
+          ].join('\n');
+          ctx.out.result(text, { transport: url, planned: planned ?? null, declared: onServer });
+          return;
+        }
         const resolved = resolveRabbitMqOptions({
           url,
           ...(options.queueType === undefined ? {} : { queueType: options.queueType }),
