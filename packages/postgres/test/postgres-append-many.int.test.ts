@@ -58,6 +58,22 @@ describeWithPostgres('postgres store: appendMany', () => {
     expect(rows.rows).toHaveLength(1);
   });
 
+  it('keeps data holding control characters intact (bodies travel joined by U+001E)', async () => {
+    const tricky = { s: 'a\u001eb\u0000c\u001f"\\', nested: ['\u001e'] };
+    const events = [0, 1, 2].map((n) =>
+      createEvent({
+        type: 'test.counter.bumped.v1',
+        source: '/t',
+        subject: 'many-x',
+        data: { n, tricky },
+      }),
+    );
+    await store.appendMany(events.slice(0, 2));
+    await store.appendToStream('many-x', events.slice(2));
+    const read = await store.readStream('many-x');
+    expect(read.map((e) => e.data)).toEqual(events.map((e) => e.data));
+  });
+
   it('answers a retried batch with the first positions, writing nothing', async () => {
     const batch = [event('many-c', 0), event('many-d', 0)];
     const first = await store.appendMany(batch);

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { ExpectedVersion, PreparedEvent } from '@eventfabric/core';
+import { joinBodies } from './append-events.js';
 
 /** One append inside a combined statement: at most one per stream. */
 export interface StreamAppend {
@@ -63,7 +64,7 @@ export function appendStreamsSql(s: string): string {
     ), inserted AS (
       INSERT INTO ${s}.events (event_id, stream_id, stream_version, type, category, correlation_id, body)
       SELECT v.event_id, ok.stream_id, ok.version + v.ord, v.type, ok.category, v.correlation_id, v.body
-      FROM unnest($5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[])
+      FROM unnest($5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[], string_to_array($10, chr(30)))
           WITH ORDINALITY AS v(idx, ord, event_id, type, correlation_id, body, n)
         JOIN ok ON ok.idx = v.idx
       ORDER BY v.n
@@ -94,7 +95,7 @@ export async function appendStreams(
       events.map((e) => e.prepared.event.id),
       events.map((e) => e.prepared.event.type),
       events.map((e) => e.prepared.event.correlationid),
-      events.map((e) => e.prepared.json),
+      joinBodies(events.map((e) => e.prepared.json)),
     ],
   });
   return result.rows;
