@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteEventStore } from '@eventfabric/sqlite';
-import { collect, runCli, sleep, spawnCli, tempDir } from './cli-harness.js';
+import { collect, runCli, spawnCli, tempDir, until } from './cli-harness.js';
 import { appendTreasuryEvents, readLedger, writeLedgerConfig } from './fixtures/ledger.js';
 
 // `consume` runs the fixture config's handlers (balances, receipts) on the embedded
@@ -9,21 +9,6 @@ import { appendTreasuryEvents, readLedger, writeLedgerConfig } from './fixtures/
 
 const { dir, remove } = tempDir();
 afterAll(remove);
-
-async function until<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(50);
-  }
-}
 
 describe('eventfabric consume', () => {
   it('handles the log and live events once each, publishes follow-ups, and drains on SIGTERM', async () => {

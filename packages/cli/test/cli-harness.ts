@@ -99,6 +99,23 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Read until `done` holds, every 50 ms; throws naming `what` and the last value after `ms`. */
+export async function until<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await sleep(50);
+  }
+}
+
 /** The schema of `agreements.contribution.submitted.v1` the tests validate against. */
 export const CONTRIBUTION_SUBMITTED_SCHEMA = {
   type: 'object',

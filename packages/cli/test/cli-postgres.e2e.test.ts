@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { createPostgresEventStore, migrations, withTransaction } from '@eventfabric/postgres';
-import { collect, eventLine, runCli, sleep, spawnCli, tempDir } from './cli-harness.js';
+import { collect, eventLine, runCli, spawnCli, tempDir, until } from './cli-harness.js';
 import { treasuryEvent, type TreasuryEventSpec } from './fixtures/ledger.js';
 import {
   TEST_PG_URL,
@@ -17,21 +17,6 @@ import {
 const PG_LEDGER_CONFIG = fileURLToPath(
   new URL('./fixtures/pg-handlers.config.mjs', import.meta.url),
 );
-
-async function until<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(50);
-  }
-}
 
 interface DoctorReport {
   ok: boolean;
