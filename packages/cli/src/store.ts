@@ -13,16 +13,19 @@ import {
   type SchemaStorage,
   type SchemaRegistry,
   type StoredEvent,
+  type Transport,
 } from '@eventfabric/core';
 import {
   PostgresDeadLetterStore,
   PostgresProcessedEvents,
   createPostgresEventStore,
+  createPostgresLogTransport,
   type PostgresEventStore,
 } from '@eventfabric/postgres';
 import {
   SqliteProcessedEvents,
   createSqliteDeadLetterStore,
+  createSqliteTransport,
   createSqliteEventStore,
   type SqliteEventStore,
   makeDirectories,
@@ -221,4 +224,16 @@ function cliSchemas(registry: SchemaRegistry, allowForeignTypes: boolean): Event
     },
     upcast: (event: StoredEvent): StoredEvent => registry.upcast(event),
   };
+}
+
+/**
+ * The transport over the store's log: the embedded transport on SQLite, the log transport
+ * on PostgreSQL. What `consume` runs on, and where a re-driven handler's follow-up events go
+ * (appended to the log, as in `consume`). The caller closes it.
+ */
+export async function openLogTransport(opened: Pick<OpenedStore, 'backend'>): Promise<Transport> {
+  const { backend } = opened;
+  return backend.kind === 'sqlite'
+    ? createSqliteTransport({ store: backend.store })
+    : createPostgresLogTransport({ store: backend.store });
 }

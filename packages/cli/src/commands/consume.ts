@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError as CommanderInvalidArgumentError } from 'commander';
-import { createConsumer, type EventHandler, type Transport } from '@eventfabric/core';
-import { createPostgresLogTransport } from '@eventfabric/postgres';
-import { createSqliteTransport } from '@eventfabric/sqlite';
+import { createConsumer, type EventHandler } from '@eventfabric/core';
 import { collect } from '../arguments.js';
 import type { ActionRunner } from '../context.js';
 import { findHandler, parseServiceName, requireHandlers } from '../handlers.js';
-import { deadLetterStore, openStore, processedEvents } from '../store.js';
+import { deadLetterStore, openLogTransport, openStore, processedEvents } from '../store.js';
 import { untilSignal } from '../until-signal.js';
 
 interface ConsumeCommandOptions {
@@ -61,11 +59,7 @@ Examples:
             ? all
             : options.handler.map((name) => findHandler(all, name));
         const opened = await openStore(config);
-        const { backend } = opened;
-        const transport: Transport =
-          backend.kind === 'sqlite'
-            ? createSqliteTransport({ store: backend.store })
-            : await createPostgresLogTransport({ store: backend.store });
+        const transport = await openLogTransport(opened);
         const record = processedEvents(opened);
         const consumer = createConsumer({
           service: config.service,

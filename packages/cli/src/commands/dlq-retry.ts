@@ -5,10 +5,7 @@ import {
   type DeadLetterStore,
   type EventHandler,
   type RedriveResult,
-  type Transport,
 } from '@eventfabric/core';
-import { createPostgresQueueTransport } from '@eventfabric/postgres';
-import { createSqliteTransport } from '@eventfabric/sqlite';
 import type { ResolvedConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
 import {
@@ -18,7 +15,7 @@ import {
 } from '../dead-letters.js';
 import { findHandler, requireHandlers } from '../handlers.js';
 import { ExitCode } from '../output.js';
-import { processedEvents, type OpenedStore } from '../store.js';
+import { openLogTransport, processedEvents, type OpenedStore } from '../store.js';
 import { formatTable } from '../table.js';
 
 /** As many dead letters as one `Consumer.redrive` call takes. */
@@ -81,15 +78,7 @@ async function redrive(
   deadLetters: DeadLetterStore,
   filter: { ids?: string[]; handler?: string; type?: string },
 ): Promise<RedriveResult> {
-  const { backend } = opened;
-  const transport: Transport =
-    backend.kind === 'sqlite'
-      ? createSqliteTransport({ store: backend.store })
-      : await createPostgresQueueTransport({
-          pool: backend.store.pool,
-          schema: backend.store.schema,
-          migrate: false,
-        });
+  const transport = await openLogTransport(opened);
   const record = processedEvents(opened);
   try {
     const consumer = createConsumer({

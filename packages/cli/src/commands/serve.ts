@@ -6,9 +6,8 @@ import {
   type DeadLetterStore,
   type EventHandler,
   type RedriveResult,
-  type Transport,
 } from '@eventfabric/core';
-import { createPostgresQueueTransport, registerHorizonMetrics } from '@eventfabric/postgres';
+import { registerHorizonMetrics } from '@eventfabric/postgres';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -18,13 +17,13 @@ import {
   type Redrive,
   type ServerLogger,
 } from '@eventfabric/server';
-import { createSqliteTransport } from '@eventfabric/sqlite';
 import type { ResolvedConfig } from '../config.js';
 import type { ActionRunner } from '../context.js';
 import { DEFAULT_KEYS_FILE, keysFilePath } from './keys.js';
 import {
   deadLetterStore,
   describeStore,
+  openLogTransport,
   openStore,
   processedEvents,
   type OpenedStore,
@@ -149,17 +148,8 @@ function redriveWith(
   const handlers: readonly EventHandler[] = config.handlers;
   if (handlers.length === 0) return undefined;
   return async (filter): Promise<RedriveResult> => {
-    const { backend } = opened;
-    // Follow-up events a handler publishes go where `dlq retry` sends them: the store's log
-    // (SQLite) or the queue transport in the store's schema (PostgreSQL).
-    const transport: Transport =
-      backend.kind === 'sqlite'
-        ? createSqliteTransport({ store: backend.store })
-        : await createPostgresQueueTransport({
-            pool: backend.store.pool,
-            schema: backend.store.schema,
-            migrate: false,
-          });
+    // Follow-up events a handler publishes go where `dlq retry` sends them: the store's log.
+    const transport = await openLogTransport(opened);
     const record = processedEvents(opened);
     try {
       const consumer = createConsumer({
