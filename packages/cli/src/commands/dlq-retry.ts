@@ -4,6 +4,7 @@ import {
   type DeadLetter,
   type DeadLetterStore,
   type EventHandler,
+  type Logger,
   type RedriveResult,
 } from '@eventfabric/core';
 import type { ResolvedConfig } from '../config.js';
@@ -67,16 +68,17 @@ export async function retryDeadLetters(
 
 /**
  * Run `Consumer.redrive` with durable records in the store: the processed-event record (so a
- * transactional handler's writes commit with it), and the store's transport for follow-up
- * events a handler publishes: on SQLite the embedded transport (appended to the store's log),
- * on PostgreSQL the queue transport in the store's schema (to the groups subscribed to it).
+ * transactional handler's writes commit with it), and the store's log transport for
+ * follow-up events a handler publishes (appended to the log, as in `consume`). What
+ * `dlq retry` and the server's retry route run.
  */
-async function redrive(
+export async function redrive(
   config: ResolvedConfig,
   handlers: readonly EventHandler[],
   opened: OpenedStore,
   deadLetters: DeadLetterStore,
-  filter: { ids?: string[]; handler?: string; type?: string },
+  filter: { ids?: readonly string[]; handler?: string; type?: string },
+  logger?: Logger,
 ): Promise<RedriveResult> {
   const transport = await openLogTransport(opened);
   const record = processedEvents(opened);
@@ -89,6 +91,7 @@ async function redrive(
       processed: record.processed,
       schemas: opened.schemas,
       store: opened.store,
+      ...(logger === undefined ? {} : { logger }),
     });
     return await consumer.redrive(filter);
   } finally {

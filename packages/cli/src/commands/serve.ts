@@ -2,7 +2,6 @@ import { isIP } from 'node:net';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   InvalidConfigError,
-  createConsumer,
   type DeadLetterStore,
   type EventHandler,
   type RedriveResult,
@@ -20,15 +19,9 @@ import {
 import type { ResolvedConfig } from '../config.js';
 import type { ActionRunner } from '../context.js';
 import { DEFAULT_KEYS_FILE, keysFilePath } from './keys.js';
-import {
-  deadLetterStore,
-  describeStore,
-  openLogTransport,
-  openStore,
-  processedEvents,
-  type OpenedStore,
-} from '../store.js';
+import { deadLetterStore, describeStore, openStore, type OpenedStore } from '../store.js';
 import { untilSignal } from '../until-signal.js';
+import { redrive } from './dlq-retry.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -147,27 +140,8 @@ function redriveWith(
 ): Redrive | undefined {
   const handlers: readonly EventHandler[] = config.handlers;
   if (handlers.length === 0) return undefined;
-  return async (filter): Promise<RedriveResult> => {
-    // Follow-up events a handler publishes go where `dlq retry` sends them: the store's log.
-    const transport = await openLogTransport(opened);
-    const record = processedEvents(opened);
-    try {
-      const consumer = createConsumer({
-        service: config.service,
-        transport,
-        handlers,
-        deadLetters,
-        processed: record.processed,
-        schemas: opened.schemas,
-        store: opened.store,
-        logger,
-      });
-      return await consumer.redrive(filter);
-    } finally {
-      await transport.close();
-      record.close();
-    }
-  };
+  return (filter): Promise<RedriveResult> =>
+    redrive(config, handlers, opened, deadLetters, filter, logger);
 }
 
 async function listen(
