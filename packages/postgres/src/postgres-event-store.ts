@@ -177,14 +177,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     events: readonly unknown[],
     options: AppendOptions = {},
   ): Promise<AppendResult> {
-    this.assertOpen();
-    // `null` is not a form of 'any': only an omitted option defaults.
-    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
-    assertExpectedVersion(expected);
-    const prepared = prepareAppend(streamId, events, this.options.limits, {
-      schemas: this.schemas,
-      allowForeignTypes: this.options.common.allowForeignTypes,
-    });
+    const { expected, prepared } = this.prepare(streamId, events, options);
     const result = await this.appends.append({
       streamId,
       category: streamCategory(streamId),
@@ -227,13 +220,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     events: readonly unknown[],
     options: AppendOptions = {},
   ): Promise<AppendResult> {
-    this.assertOpen();
-    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
-    assertExpectedVersion(expected);
-    const prepared = prepareAppend(streamId, events, this.options.limits, {
-      schemas: this.schemas,
-      allowForeignTypes: this.options.common.allowForeignTypes,
-    });
+    const { expected, prepared } = this.prepare(streamId, events, options);
     // The SQL helpers call nothing but query().
     return this.run(() => this.write(streamId, prepared, expected, db as Pool));
   }
@@ -393,6 +380,23 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     this.notifier.close();
     await this.appended.close();
     if (this.ownsPool) await this.pool.end();
+  }
+
+  /** Every check an append makes before any I/O: open, expected version, each event. */
+  private prepare(
+    streamId: string,
+    events: readonly unknown[],
+    options: AppendOptions,
+  ): { expected: ExpectedVersion; prepared: PreparedEvent[] } {
+    this.assertOpen();
+    // `null` is not a form of 'any': only an omitted option defaults.
+    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
+    assertExpectedVersion(expected);
+    const prepared = prepareAppend(streamId, events, this.options.limits, {
+      schemas: this.schemas,
+      allowForeignTypes: this.options.common.allowForeignTypes,
+    });
+    return { expected, prepared };
   }
 
   /** One statement per attempt; a lost race on a stream version retries. */
