@@ -9,25 +9,13 @@ import {
 import type { Command } from 'commander';
 import type { ActionRunner } from '../context.js';
 import { parseServiceName, requireHandlers } from '../handlers.js';
+import { redactUrl, requireBroker } from '../transport-url.js';
 
 interface TopologyCommandOptions {
   transport?: string;
   service?: string;
   queueType?: 'quorum' | 'classic';
   declare?: boolean;
-}
-
-/** The transport URL: `--transport`, then EVENTFABRIC_TRANSPORT. */
-function transportUrl(options: TopologyCommandOptions): string {
-  const url = options.transport ?? process.env.EVENTFABRIC_TRANSPORT;
-  if (url === undefined || !/^(amqps?|nats):\/\//.test(url)) {
-    throw new InvalidConfigError(
-      'topology needs a broker: --transport amqp://user:password@host:port/vhost or ' +
-        'nats://host:port (or EVENTFABRIC_TRANSPORT)',
-      { transport: url === undefined ? null : url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@') },
-    );
-  }
-  return url;
 }
 
 function describe(topology: GroupTopology): string {
@@ -80,7 +68,7 @@ Examples:
     .action(
       run(async (ctx, command) => {
         const options = command.opts<TopologyCommandOptions>();
-        const url = transportUrl(options);
+        const { url } = requireBroker(options.transport, 'topology');
         if (url.startsWith('nats://')) {
           const config = ctx.config();
           const service = options.service ?? config.service;
@@ -139,7 +127,7 @@ Examples:
         }
         const heading = options.declare ? 'declared' : 'would declare (run with --declare)';
         ctx.out.result(`${heading}:\n${groups.map(describe).join('\n')}`, {
-          transport: url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'),
+          transport: redactUrl(url),
           declared: options.declare === true,
           groups,
         });
