@@ -9,7 +9,11 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'docs/examples/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
+      'docs/examples/**/*.test.ts',
+    ],
     // Fault tests stop shared services: they run alone, in `vitest.fault.config.ts`.
     exclude: [...configDefaults.exclude, '**/*.fault.test.ts'],
     testTimeout: 30_000,

@@ -7,7 +7,7 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: ['packages/*/test/**/*.fault.test.ts'],
+    include: ['packages/*/test/**/*.fault.test.ts', 'examples/*/test/**/*.fault.test.ts'],
     exclude: [...configDefaults.exclude],
     fileParallelism: false,
     testTimeout: 60_000,

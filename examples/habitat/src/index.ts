@@ -1,0 +1,3 @@
+// Habitat: the reference application. People, Agreements and Treasury, coordinating only
+// through events. See examples/habitat/README.md.
+export {};
