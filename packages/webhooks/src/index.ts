@@ -1,3 +1,5 @@
 // @eventfabric/webhooks: signed outgoing deliveries (Standard Webhooks) and verified
 // incoming events. See docs/webhooks.md.
-export {};
+export * from './secrets.js';
+export * from './standard-webhooks.js';
+export * from './hmac-variants.js';
