@@ -7,6 +7,7 @@ import { migration004 } from './004-notify-after-commit.js';
 import { migration005 } from './005-relay-checkpoints.js';
 import { migration006 } from './006-projections.js';
 import { migration007 } from './007-scheduled-messages.js';
+import { migration009 } from './009-webhooks.js';
 
 /** A numbered, immutable schema change, rendered for one schema. */
 export interface Migration {
@@ -25,6 +26,7 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: 'relay-checkpoints', sql: migration005 },
   { version: 6, name: 'projections', sql: migration006 },
   { version: 7, name: 'scheduled-messages', sql: migration007 },
+  { version: 9, name: 'webhooks', sql: migration009 },
 ];
 
 /**
