@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import {
   InvalidArgumentError,
   InvalidConfigError,
+  listProjections,
+  projectionStatuses,
+  rebuildProjection,
   startProjections,
   verifyProjection,
   type CompiledProjection,
@@ -12,7 +15,7 @@ import { SqliteProjectionStorage } from '@eventfabric/sqlite';
 import type { ResolvedConfig } from '../config.js';
 import type { ActionRunner } from '../context.js';
 import { ExitCode, plural } from '../output.js';
-import { openStore, type OpenedStore } from '../store.js';
+import { openStore, type OpenedStore, type StoreBackend } from '../store.js';
 import { formatTable } from '../table.js';
 import { untilSignal } from '../until-signal.js';
 
@@ -45,17 +48,7 @@ Examples:
         const config = ctx.config();
         const defined = requireProjections(config);
         await withStorage(config, async (_, storage) => {
-          const rows = await Promise.all(
-            defined.map(async (p) => {
-              const state = await storage.state(p.name);
-              return {
-                name: p.name,
-                version: p.version,
-                live: state.live ?? null,
-                tables: p.tables,
-              };
-            }),
-          );
+          const rows = await listProjections(storage, defined);
           ctx.out.result(
             formatTable([
               ['NAME', 'VERSION', 'LIVE', 'TABLES'],
@@ -82,33 +75,7 @@ Examples:
         const [name] = command.args as [string | undefined];
         const selected = select(requireProjections(config), name);
         await withStorage(config, async (opened, storage) => {
-          const head = Number(await opened.store.headPosition());
-          const rows = [];
-          for (const p of selected) {
-            const state = await storage.state(p.name);
-            for (const v of state.versions) {
-              rows.push({
-                name: p.name,
-                version: v.version,
-                mode: state.live === v.version ? 'live' : 'building',
-                defined: v.version === p.version,
-                position: v.position ?? null,
-                lag: Math.max(0, head - Number(v.position ?? 0)),
-                lastError: v.lastError ?? null,
-              });
-            }
-            if (!state.versions.some((v) => v.version === p.version)) {
-              rows.push({
-                name: p.name,
-                version: p.version,
-                mode: 'not built',
-                defined: true,
-                position: null,
-                lag: head,
-                lastError: null,
-              });
-            }
-          }
+          const rows = await projectionStatuses(opened.store, storage, selected);
           ctx.out.result(
             formatTable([
               ['NAME', 'VERSION', 'MODE', 'POSITION', 'LAG', 'LAST ERROR'],
@@ -142,30 +109,23 @@ Examples:
         const [name] = command.args as [string];
         const [projection] = select(requireProjections(config), name);
         await withStorage(config, async (opened, storage) => {
-          const before = await storage.state(projection!.name);
-          if (before.live === projection!.version) {
-            ctx.out.result(`${name} is live at version ${projection!.version}: nothing to build`, {
+          const result = await rebuildProjection({
+            store: opened.store,
+            storage,
+            projection: projection!,
+          });
+          if (!result.built) {
+            ctx.out.result(`${name} is live at version ${result.version}: nothing to build`, {
               name,
-              version: projection!.version,
+              version: result.version,
               built: false,
             });
             return;
           }
-          const daemon = await startProjections({
-            store: opened.store,
-            storage,
-            projections: [projection!],
-          });
-          try {
-            await daemon.whenLive(projection!.name);
-          } finally {
-            await daemon.stop();
-          }
-          const [status] = await daemon.status();
           ctx.out.result(
-            `${name} version ${projection!.version} is live at position ${status!.position ?? '-'}` +
-              (before.live === undefined ? '' : ` (version ${before.live} dropped)`),
-            { name, version: projection!.version, built: true, position: status!.position ?? null },
+            `${name} version ${result.version} is live at position ${result.position ?? '-'}` +
+              (result.replaced === null ? '' : ` (version ${result.replaced} dropped)`),
+            { name, version: result.version, built: true, position: result.position },
           );
         });
       }),
@@ -258,16 +218,19 @@ function select(
   );
 }
 
+/** The projection storage in the store's own database (what `serve` gives the server too). */
+export function projectionStorageOf(backend: StoreBackend): ProjectionStorage {
+  return backend.kind === 'sqlite'
+    ? (new SqliteProjectionStorage(backend.store) as ProjectionStorage)
+    : (new PostgresProjectionStorage(backend.store) as ProjectionStorage);
+}
+
 async function withStorage<T>(
   config: ResolvedConfig,
   work: (opened: OpenedStore, storage: ProjectionStorage) => Promise<T>,
 ): Promise<T> {
   const opened = await openStore(config);
-  const { backend } = opened;
-  const storage: ProjectionStorage =
-    backend.kind === 'sqlite'
-      ? (new SqliteProjectionStorage(backend.store) as ProjectionStorage)
-      : (new PostgresProjectionStorage(backend.store) as ProjectionStorage);
+  const storage = projectionStorageOf(opened.backend);
   try {
     return await work(opened, storage);
   } finally {

@@ -6,7 +6,9 @@ import {
   InvalidArgumentError as AppendRefusedError,
   StoreUnavailableError,
   compileTopicPattern,
+  parseReplayBound as parseCoreReplayBound,
   replay,
+  replayRangeIsEmpty,
   type EventHandler,
   type HandlerContext,
   type ProcessedEvents,
@@ -33,7 +35,6 @@ interface ReplayCommandOptions {
   dryRun?: boolean;
 }
 
-const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const BAR_WIDTH = 30;
 /** Redraw the progress bar at most this often. */
 const REDRAW_MS = 100;
@@ -164,12 +165,11 @@ function withoutAppend(handler: EventHandler): EventHandler {
 
 /** `--from` / `--to`: digits are a global position, anything else must be an RFC 3339 time. */
 export function parseReplayBound(value: string): ReplayBound {
-  if (/^(0|[1-9][0-9]{0,18})$/.test(value)) return { position: value };
-  const time = Date.parse(value);
-  if (RFC_3339.test(value) && !Number.isNaN(time)) return { time: new Date(time) };
-  throw new InvalidArgumentError(
-    'expected a position (digits) or an RFC 3339 time, e.g. 2025-01-31T09:30:00Z',
-  );
+  try {
+    return parseCoreReplayBound(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 /** `--type`: collected, each checked as a topic pattern. */
@@ -184,12 +184,7 @@ function parseTypePattern(value: string, previous: string[] | undefined): string
 
 /** A `--from` after its `--to` (both positions, or both times) selects nothing: say so. */
 function assertBoundsInOrder(from: ReplayBound | undefined, to: ReplayBound | undefined): void {
-  if (from === undefined || to === undefined) return;
-  const after =
-    'position' in from && 'position' in to
-      ? BigInt(from.position) > BigInt(to.position)
-      : 'time' in from && 'time' in to && from.time.getTime() > to.time.getTime();
-  if (after) {
+  if (replayRangeIsEmpty(from, to)) {
     throw new UsageError('--from is after --to: the range is empty', 'eventfabric replay --help');
   }
 }

@@ -33,6 +33,8 @@ export interface ReplayOptions {
   stream?: string;
   /** Only this flow. */
   correlationId?: string;
+  /** Only events of this tenant (their `tenantid`): what a tenant's API key may replay. */
+  tenant?: string;
   /** Count what would be handled, handle nothing. @defaultValue false */
   dryRun?: boolean;
   /**
@@ -118,6 +120,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         handlerMatches(event.type) &&
         typeMatches(event.type) &&
         (options.stream === undefined || event.subject === options.stream) &&
+        (options.tenant === undefined || event.tenantid === options.tenant) &&
         (fromTime === undefined || time >= fromTime) &&
         (toTime === undefined || time <= toTime);
       if (!matches) continue;
@@ -164,6 +167,36 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     options.onProgress?.({ ...result });
     return result;
   }
+}
+
+const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A bound as people write it (`eventfabric replay --from`, `POST /v1/replays`): digits are a
+ * global position, anything else must be an RFC 3339 time.
+ * @throws InvalidArgumentError for anything else
+ */
+export function parseReplayBound(value: string): ReplayBound {
+  if (/^(0|[1-9][0-9]{0,18})$/.test(value)) return { position: value };
+  const time = Date.parse(value);
+  if (RFC_3339.test(value) && !Number.isNaN(time)) return { time: new Date(time) };
+  throw new InvalidArgumentError(
+    'expected a position (digits) or an RFC 3339 time, e.g. 2025-01-31T09:30:00Z',
+    { value },
+  );
+}
+
+/**
+ * True when `from` comes after `to` (two positions, or two times): the range is empty.
+ * A position and a time cannot be compared without reading the log, so they never are.
+ */
+export function replayRangeIsEmpty(
+  from: ReplayBound | undefined,
+  to: ReplayBound | undefined,
+): boolean {
+  if (from === undefined || to === undefined) return false;
+  if ('position' in from && 'position' in to) return BigInt(from.position) > BigInt(to.position);
+  return 'time' in from && 'time' in to && from.time.getTime() > to.time.getTime();
 }
 
 function bounds(options: ReplayOptions, head: bigint) {
