@@ -40,8 +40,7 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
 
   async add(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): Promise<DeadLetter> {
     const stamped = stampDeadLetter(entry);
-    await this.run(() => insertDeadLetter(this.pool, this.s, stamped));
-    return stamped;
+    return this.run(() => insertDeadLetter(this.pool, this.s, stamped));
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {

@@ -26,6 +26,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
   private readonly lock: ConnectionLock;
   private readonly insert: Database.Statement;
   private readonly byId: Database.Statement<[string], DeadLetterRow>;
+  private readonly byEvent: Database.Statement<[string, string], DeadLetterRow>;
   private readonly noteStatement: Database.Statement<[string, string, string], FailureNote>;
   private readonly clear: Database.Statement;
 
@@ -33,7 +34,11 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     ({ db: this.db, owned: this.owned } = openTarget(target));
     this.lock = connectionLock(this.db);
     this.insert = this.db.prepare(
-      `INSERT INTO dead_letters (${DEAD_LETTER_COLUMNS}, event_id, event_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO dead_letters (${DEAD_LETTER_COLUMNS}, event_id, event_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (handler, event_id) DO NOTHING`,
+    );
+    this.byEvent = this.db.prepare<[string, string], DeadLetterRow>(
+      `SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE handler = ? AND event_id = ?`,
     );
     this.byId = this.db.prepare<[string], DeadLetterRow>(
       `SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id = ?`,
@@ -48,8 +53,13 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
 
   async add(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): Promise<DeadLetter> {
     const d = stampDeadLetter(entry);
-    await this.lock.run(() => this.insert.run(...deadLetterValues(d)));
-    return d;
+    // Idempotent on (handler, event id) (migration 009): a second add keeps the first.
+    const kept = await this.lock.run(() =>
+      this.insert.run(...deadLetterValues(d)).changes === 1
+        ? undefined
+        : this.byEvent.get(d.handler, d.event.id),
+    );
+    return kept === undefined ? d : deadLetterFromRow(kept);
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {

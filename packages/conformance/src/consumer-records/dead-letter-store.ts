@@ -81,6 +81,26 @@ export function describeDeadLetterStoreConformance(
       });
     });
 
+    it('keeps one dead letter per handler and event id when an event is dead-lettered again', async () => {
+      // Given a dead letter, whose delivery's ack was lost: the event comes back, fails for
+      // good again, and is dead-lettered a second time.
+      const store = await options.create();
+      const input = entry('a', 0);
+      const first = await store.add(input);
+      const other = await store.add({ ...input, handler: 'b', group: 'svc.b', origin: 'svc.b' });
+
+      await store.add({ ...input, attempts: 6, lastFailedAt: '2026-11-23T10:00:09.000Z' });
+
+      // Then the first is kept as it was; another handler's dead letter of the event is its own.
+      expect(await store.list()).toEqual([first, other]);
+      expect(await store.count()).toBe(2);
+      expect(await store.count({ handler: 'a' })).toBe(1);
+      // And removing it leaves no copy behind.
+      expect(await store.remove([first.id])).toBe(1);
+      expect(await store.list()).toEqual([other]);
+      await expect(store.get(first.id)).rejects.toMatchObject({ code: 'DEAD_LETTER_NOT_FOUND' });
+    });
+
     it('remembers the first failure across notes until cleared', async () => {
       const store = await options.create();
       const first = await store.noteFailure('a', 'evt-1', new Date('2026-11-23T10:00:00Z'));

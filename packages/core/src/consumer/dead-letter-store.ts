@@ -55,6 +55,10 @@ export interface FailureNote {
  * - `list` returns entries in the order they were added (ids are UUIDv7), which is the
  *   order a re-drive replays them in.
  * - `remove` of an unknown id is a no-op; `get` of one throws DEAD_LETTER_NOT_FOUND.
+ * - `add` is idempotent on (handler, event id): a redelivered event that fails for good again
+ *   (its first ack was lost) keeps one dead letter, the first; `add` then resolves with it.
+ *   A store that cannot refuse a duplicate (a queue) folds copies when read, and `remove`
+ *   takes every copy.
  */
 export interface DeadLetterStore {
   add(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): Promise<DeadLetter>;
@@ -95,6 +99,11 @@ export class InMemoryDeadLetterStore implements DeadLetterStore {
   private readonly failures = new Map<string, FailureNote>();
 
   async add(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): Promise<DeadLetter> {
+    for (const kept of this.entries.values()) {
+      if (kept.handler === entry.handler && kept.event.id === entry.event.id) {
+        return structuredClone(kept);
+      }
+    }
     const stamped = stampDeadLetter(entry);
     this.entries.set(stamped.id, structuredClone(stamped));
     return stamped;

@@ -8,6 +8,7 @@ import { migration005 } from './005-relay-checkpoints.js';
 import { migration006 } from './006-projections.js';
 import { migration007 } from './007-scheduled-messages.js';
 import { migration009 } from './009-webhooks.js';
+import { migration010 } from './010-dead-letters-once.js';
 
 /** A numbered, immutable schema change, rendered for one schema. */
 export interface Migration {
@@ -27,6 +28,7 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: 'projections', sql: migration006 },
   { version: 7, name: 'scheduled-messages', sql: migration007 },
   { version: 9, name: 'webhooks', sql: migration009 },
+  { version: 10, name: 'dead-letters-once', sql: migration010 },
 ];
 
 /**

@@ -6,6 +6,7 @@ import { migration004 } from './004-relay-checkpoints.js';
 import { migration005 } from './005-projections.js';
 import { migration006 } from './006-scheduled-messages.js';
 import { migration008 } from './008-webhooks.js';
+import { migration009 } from './009-dead-letters-once.js';
 
 /** A numbered, immutable schema change. */
 export interface Migration {
@@ -23,6 +24,7 @@ export const migrations: readonly Migration[] = [
   migration005,
   migration006,
   migration008,
+  migration009,
 ];
 
 /**
