@@ -59,3 +59,4 @@ export function describeEventStoreConformance(
 export * from './consumer-records/index.js';
 export * from './relay/index.js';
 export * from './schedule/index.js';
+export * from './saga/index.js';

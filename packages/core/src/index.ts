@@ -9,3 +9,4 @@ export * from './replay/index.js';
 export * from './relay/index.js';
 export * from './projection/index.js';
 export * from './schedule/index.js';
+export * from './saga/index.js';

@@ -11,3 +11,4 @@ export * from './postgres-relay-checkpoints.js';
 export * from './postgres-log-transport.js';
 export * from './postgres-projection-storage.js';
 export * from './postgres-scheduled-messages.js';
+export * from './postgres-saga-storage.js';

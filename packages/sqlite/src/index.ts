@@ -9,3 +9,4 @@ export { makeDirectories } from './make-directories.js';
 export * from './sqlite-relay-checkpoints.js';
 export * from './sqlite-projection-storage.js';
 export * from './sqlite-scheduled-messages.js';
+export * from './sqlite-saga-storage.js';

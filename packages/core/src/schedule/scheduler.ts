@@ -39,6 +39,8 @@ export interface Scheduler {
   schedule(event: CloudEvent, when: ScheduleAt): Promise<void>;
   /** Cancel an event not yet being delivered; false when none was waiting. */
   cancel(id: string): Promise<boolean>;
+  /** Look at the storage now: an event was scheduled there other than through `schedule`. */
+  wake(): void;
   /** Events this scheduler delivered. */
   readonly delivered: number;
   /** Finish the delivery in hand and stop. Idempotent. */
@@ -111,7 +113,7 @@ class PollingScheduler implements Scheduler {
     await this.loop;
   }
 
-  private wake(): void {
+  wake(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const resolve = this.wakeUp;

@@ -7,6 +7,7 @@ import { migration004 } from './004-notify-after-commit.js';
 import { migration005 } from './005-relay-checkpoints.js';
 import { migration006 } from './006-projections.js';
 import { migration007 } from './007-scheduled-messages.js';
+import { migration008 } from './008-sagas.js';
 import { migration009 } from './009-webhooks.js';
 import { migration010 } from './010-dead-letters-once.js';
 
@@ -27,6 +28,7 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: 'relay-checkpoints', sql: migration005 },
   { version: 6, name: 'projections', sql: migration006 },
   { version: 7, name: 'scheduled-messages', sql: migration007 },
+  { version: 8, name: 'sagas', sql: migration008 },
   { version: 9, name: 'webhooks', sql: migration009 },
   { version: 10, name: 'dead-letters-once', sql: migration010 },
 ];

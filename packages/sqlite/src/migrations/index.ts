@@ -5,6 +5,7 @@ import { migration003 } from './003-consumer-records.js';
 import { migration004 } from './004-relay-checkpoints.js';
 import { migration005 } from './005-projections.js';
 import { migration006 } from './006-scheduled-messages.js';
+import { migration007 } from './007-sagas.js';
 import { migration008 } from './008-webhooks.js';
 import { migration009 } from './009-dead-letters-once.js';
 
@@ -23,6 +24,7 @@ export const migrations: readonly Migration[] = [
   migration004,
   migration005,
   migration006,
+  migration007,
   migration008,
   migration009,
 ];

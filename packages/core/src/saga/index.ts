@@ -1,0 +1,3 @@
+export * from './saga.js';
+export * from './saga-storage.js';
+export * from './saga-daemon.js';

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  defineSaga,
+  InvalidArgumentError,
+  SAGA_TIMEOUT_TYPE,
+  startSagas,
+  type SagaDefinition,
+} from '@eventfabric/core';
+
+const valid: SagaDefinition<{ n: number }> = {
+  name: 'allocation',
+  startedBy: ['treasury.period.closed.v1'],
+  start: () => ({ n: 0 }),
+  steps: [
+    {
+      name: 'allocate',
+      run: ({ send }) => send({ type: 'treasury.patronage.allocate.v1', data: {} }),
+      completedBy: ['treasury.patronage.allocated.v1'],
+      failedBy: ['treasury.patronage.rejected.v1'],
+      timeoutMs: 1000,
+    },
+    { name: 'notify', run: () => undefined },
+  ],
+  on: { 'people.member.*': () => undefined },
+};
+
+function rejects(change: Record<string, unknown>, message: RegExp): void {
+  let caught: unknown;
+  try {
+    defineSaga({ ...valid, ...change } as never);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(InvalidArgumentError);
+  expect((caught as InvalidArgumentError).code).toBe('INVALID_ARGUMENT');
+  expect((caught as Error).message).toMatch(message);
+}
+
+describe('defineSaga', () => {
+  it('routes starts, replies, reactions and its own timeouts', () => {
+    const saga = defineSaga(valid);
+    expect(saga.starts('treasury.period.closed.v1')).toBe(true);
+    expect(saga.starts('treasury.patronage.allocated.v1')).toBe(false);
+    expect(saga.replyKind(0, 'treasury.patronage.allocated.v1')).toBe('completed');
+    expect(saga.replyKind(0, 'treasury.patronage.rejected.v1')).toBe('failed');
+    expect(saga.replyKind(1, 'treasury.patronage.allocated.v1')).toBeUndefined();
+    expect(saga.reactions('people.member.withdrawn.v1')).toHaveLength(1);
+    expect(saga.handles(SAGA_TIMEOUT_TYPE)).toBe(true);
+    expect(saga.handles('agreements.contribution.approved.v1')).toBe(false);
+    expect(saga.typePrefixes).toContain('eventfabric.saga.timed-out.v1');
+  });
+
+  it.each([
+    [{ name: 'Allocation' }, /saga name/],
+    [{ name: 'a'.repeat(25) }, /saga name/],
+    [{ name: 42 }, /saga name/],
+    [{ startedBy: [] }, /startedBy needs at least one/],
+    [{ startedBy: 'treasury.period.closed.v1' }, /startedBy must be an array/],
+    [{ startedBy: [''] }, /malformed event type/],
+    [{ start: undefined }, /start must be a function/],
+    [{ correlate: 'id' }, /correlate must be a function/],
+    [{ steps: [] }, /at least one step/],
+    [{ steps: [{ name: 'x' }] }, /needs a run function/],
+    [{ steps: [{ name: 'Bad Name', run: () => undefined }] }, /needs a name/],
+    [
+      {
+        steps: [
+          { name: 'x', run: () => undefined },
+          { name: 'x', run: () => undefined },
+        ],
+      },
+      /two steps are named x/,
+    ],
+    [{ steps: [{ name: 'x', run: () => undefined, timeoutMs: 100 }] }, /need completedBy/],
+    [
+      { steps: [{ name: 'x', run: () => undefined, completedBy: ['a.b.c.v1'], timeoutMs: 0 }] },
+      /timeoutMs/,
+    ],
+    [{ steps: [{ name: 'x', run: () => undefined, retries: -1 }] }, /retries/],
+    [
+      { steps: [{ name: 'x', run: () => undefined, compensate: 'undo' }] },
+      /compensate must be a function/,
+    ],
+    [{ on: { 'a.b.c.v1': 'nope' } }, /is not a function/],
+  ])('rejects %j', (change, message) => rejects(change, message));
+
+  it('rejects a missing definition', () => {
+    expect(() => defineSaga(undefined as never)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('startSagas', () => {
+  it('rejects malformed options before starting anything', async () => {
+    const saga = defineSaga(valid);
+    await expect(startSagas(undefined as never)).rejects.toThrow(InvalidArgumentError);
+    await expect(
+      startSagas({ store: {} as never, storage: {} as never, sagas: [saga] }),
+    ).rejects.toThrow(/saga storage/);
+    await expect(
+      startSagas({ store: {} as never, storage: {} as never, sagas: [{ name: 'x' } as never] }),
+    ).rejects.toThrow(/defineSaga/);
+    await expect(
+      startSagas({ store: {} as never, storage: {} as never, sagas: [saga, saga] }),
+    ).rejects.toThrow(/share a name/);
+  });
+});
