@@ -69,6 +69,32 @@ export class ConfirmPublisher {
     return Promise.all(outcomes);
   }
 
+  /**
+   * Publish every message, in order, and report each one's outcome on its own: a failure
+   * (a nack, a lost connection) fails that message and those not yet sent, never the others.
+   */
+  async publishEach(
+    messages: readonly OutgoingMessage[],
+  ): Promise<PromiseSettledResult<Outcome>[]> {
+    const outcomes: Promise<Outcome>[] = [];
+    let failure: Error | undefined;
+    for (const message of messages) {
+      // After a failure to send, later messages are not sent: they must not overtake it.
+      if (failure === undefined) {
+        try {
+          if (this.inflight >= this.window) await this.slot();
+          const channel = await this.confirmChannel();
+          outcomes.push(this.send(channel, message));
+          continue;
+        } catch (error) {
+          failure = error as Error;
+        }
+      }
+      outcomes.push(Promise.reject(failure));
+    }
+    return Promise.allSettled(outcomes);
+  }
+
   /** Fail what is still pending, and drop the channel. */
   close(error: Error): void {
     this.failAll(error);

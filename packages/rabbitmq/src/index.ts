@@ -15,3 +15,20 @@ export {
 } from './topology.js';
 export { decodeEvent, encodeEvent, STRUCTURED_CONTENT_TYPE } from './cloudevents-amqp.js';
 export { DELIVERIES_HEADER, NOT_BEFORE_HEADER } from './rabbitmq-subscription.js';
+export {
+  createRabbitMqDeadLetterStore,
+  RabbitMqDeadLetterStore,
+  type RabbitMqDeadLetterStoreOptions,
+} from './rabbitmq-dead-letter-store.js';
+export {
+  DeadLetterQueueSession,
+  resolveDeadLetterQueue,
+  type HeldDeadLetter,
+  type RedriveOutcome,
+} from './dead-letter-queue.js';
+export {
+  DEAD_LETTER_HEADERS,
+  readDeadLetter,
+  type QueuedDeadLetter,
+  type QueuedDeadLetterReason,
+} from './dead-letter-message.js';

@@ -12,6 +12,7 @@ import { decodeEvent } from './cloudevents-amqp.js';
 import type { ConfirmPublisher } from './confirm-publisher.js';
 import type { RecoveringConnection } from './connection.js';
 import { AckBatcher } from './ack-batcher.js';
+import { DEAD_LETTER_HEADERS, newDeadLetterId } from './dead-letter-message.js';
 import { deadLetterQueueName, retryQueueName } from './naming.js';
 import type { ResolvedRabbitMqOptions } from './rabbitmq-options.js';
 import { declareGroupTopology, type GroupTopology } from './topology.js';
@@ -329,6 +330,8 @@ export class RabbitMqSubscription implements TransportSubscription {
             messageId: String(message.properties.messageId ?? ''),
             headers: {
               ...(message.properties.headers ?? {}),
+              [DEAD_LETTER_HEADERS.id]: newDeadLetterId(),
+              [DEAD_LETTER_HEADERS.group]: this.group,
               'x-eventfabric-reason': 'malformed',
               'x-eventfabric-error-code': 'INVALID_EVENT',
               'x-eventfabric-error-message': error.message,

@@ -9,6 +9,7 @@ import {
   resolveSubscribeLimits,
   assertGroupName,
   type CloudEvent,
+  type DeadLetter,
   type DeliveryHandler,
   type Logger,
   type PublishResult,
@@ -19,7 +20,9 @@ import {
 import { encodeEvent } from './cloudevents-amqp.js';
 import { ConfirmPublisher, type OutgoingMessage } from './confirm-publisher.js';
 import { RecoveringConnection, type ConnectionState } from './connection.js';
-import { contextOf, exchangeOf } from './naming.js';
+import { deadLetterHeaders } from './dead-letter-message.js';
+import { DeadLetterQueueSession } from './dead-letter-queue.js';
+import { contextOf, deadLetterQueueName, exchangeOf } from './naming.js';
 import {
   resolveRabbitMqOptions,
   type RabbitMqTransportOptions,
@@ -104,6 +107,42 @@ export class RabbitMqTransport implements Transport {
   async declare(topology: GroupTopology): Promise<void> {
     if (this.closing) throw new StoreClosedError();
     await declareGroupTopology(await this.connection.current(), topology);
+  }
+
+  /**
+   * Lock and read the `.dlq` of `queue` (a group's work queue, or the `.dlq` itself): what
+   * `eventfabric dlq … --transport amqp://` works on. Release the session when done.
+   * @throws NotFoundError when the `.dlq` does not exist
+   * @throws TransportUnavailableError when another session holds it
+   */
+  async openDeadLetterQueue(queue: string): Promise<DeadLetterQueueSession> {
+    if (this.closing) throw new StoreClosedError();
+    return DeadLetterQueueSession.open(await this.connection.current(), queue, this.publisher);
+  }
+
+  /**
+   * Put a dead letter in its group's `<group>.dlq`: the event as the body (structured mode),
+   * its context in headers, persistent; resolves once the broker confirms.
+   * @throws UnroutableEventError when the `.dlq` does not exist (the group never subscribed)
+   */
+  async sendToDeadLetterQueue(entry: DeadLetter): Promise<void> {
+    if (this.closing) throw new StoreClosedError();
+    const queue = deadLetterQueueName(entry.group);
+    const { body, properties } = encodeEvent(entry.event);
+    const [outcome] = await this.publisher.publish([
+      {
+        exchange: '',
+        routingKey: queue,
+        body,
+        properties: { ...properties, messageId: entry.event.id, headers: deadLetterHeaders(entry) },
+      },
+    ]);
+    if (outcome !== 'confirmed') {
+      throw new UnroutableEventError(`dead-letter queue ${queue} does not exist`, {
+        queue,
+        unroutable: [{ id: entry.event.id, type: entry.event.type }],
+      });
+    }
   }
 
   async publish(events: readonly CloudEvent[]): Promise<PublishResult> {
