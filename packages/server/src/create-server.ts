@@ -16,13 +16,16 @@ import { endRequestTrace, startRequestTrace } from './http/request-trace.js';
 import type { RouteContext } from './route-context.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerProbeRoutes } from './routes/probes.js';
+import { registerProjectionRoutes } from './routes/projections.js';
 import { registerPublishRoute } from './routes/publish.js';
 import { registerQueryRoute } from './routes/query.js';
+import { registerReplayRoutes } from './routes/replays.js';
 import { registerSchemaRoutes } from './routes/schemas.js';
 import { registerStreamRoutes } from './routes/streams.js';
 import { registerSubscribeRoute, type SseStreams } from './routes/subscribe.js';
 import { ServerMetrics } from './server-metrics.js';
 import { resolveServerLimits, type ServerOptions } from './server-options.js';
+import { registerTransportMetrics } from './transport-health.js';
 
 /** The port `listen` uses when none is given. */
 export const DEFAULT_PORT = 4400;
@@ -71,6 +74,8 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
   const logger = options.logger ?? pino({ level: 'silent' });
   const tracer = options.tracer ?? trace.getTracer('eventfabric-server');
   const metrics = new ServerMetrics(options.registry, options.deadLetters);
+  if (options.transport !== undefined)
+    registerTransportMetrics(metrics.registry, options.transport);
   let closing = false;
   const streams: SseStreams = new Set();
 
@@ -150,6 +155,9 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
     schemas: options.schemas,
     deadLetters: options.deadLetters,
     redrive: options.redrive,
+    replays: options.replays,
+    projections: options.projections,
+    transport: options.transport,
     limits,
     metrics,
     keys,
@@ -162,10 +170,16 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
   registerSubscribeRoute(app, ctx, streams);
   registerSchemaRoutes(app, ctx);
   registerDeadLetterRoutes(app, ctx);
+  const replays = registerReplayRoutes(app, ctx, logger);
+  const rebuilds = registerProjectionRoutes(app, ctx, logger);
 
   app.addHook('preClose', async () => {
     closing = true;
     for (const stream of streams) stream.end('shutdown');
+  });
+  // Replays stop at their next page and rebuilds at once; both resume from their records.
+  app.addHook('onClose', async () => {
+    await Promise.all([replays?.stop(), rebuilds?.stop()]);
   });
 
   let closed: Promise<void> | undefined;

@@ -8,7 +8,9 @@ export {
 export {
   DEFAULT_SERVER_LIMITS,
   resolveServerLimits,
+  type ProjectionSetup,
   type Redrive,
+  type ReplaySetup,
   type ServerEventStore,
   type ServerLimits,
   type ServerOptions,
@@ -37,3 +39,10 @@ export {
 } from './auth/api-keys.js';
 export { FileApiKeyStore } from './auth/file-api-key-store.js';
 export { OPEN_PRINCIPAL, principalOf, type Principal } from './auth/principal.js';
+export {
+  registerTransportMetrics,
+  type TransportConnectionStatus,
+  type TransportHealth,
+} from './transport-health.js';
+export type { ReplayRequest, ReplayRun, ReplayRunStatus } from './operations/replay-runs.js';
+export type { ProjectionRebuild } from './routes/projections.js';

@@ -2,7 +2,14 @@ import type { DeadLetterStore, SchemaRegistry } from '@eventfabric/core';
 import type { ApiKeyStore } from './auth/api-keys.js';
 import type { Principal } from './auth/principal.js';
 import type { RequestTrace } from './http/request-trace.js';
-import type { Redrive, ServerEventStore, ServerLimits } from './server-options.js';
+import type {
+  ProjectionSetup,
+  Redrive,
+  ReplaySetup,
+  ServerEventStore,
+  ServerLimits,
+} from './server-options.js';
+import type { TransportHealth } from './transport-health.js';
 import type { ServerMetrics } from './server-metrics.js';
 
 /** What every route module gets from {@link createServer}. */
@@ -11,6 +18,9 @@ export interface RouteContext {
   schemas: SchemaRegistry | undefined;
   deadLetters: DeadLetterStore | undefined;
   redrive: Redrive | undefined;
+  replays: ReplaySetup | undefined;
+  projections: ProjectionSetup | undefined;
+  transport: TransportHealth | undefined;
   limits: ServerLimits;
   metrics: ServerMetrics;
   keys: ApiKeyStore | undefined;

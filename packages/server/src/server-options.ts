@@ -4,13 +4,19 @@ import type { Registry, RegistryContentType } from 'prom-client';
 import {
   InvalidArgumentError,
   type AppendManyResult,
+  type CompiledProjection,
   type DeadLetterFilter,
   type DeadLetterStore,
+  type EventHandler,
+  type EventSchemas,
   type EventStore,
+  type ProcessedEvents,
+  type ProjectionStorage,
   type RedriveResult,
   type SchemaRegistry,
 } from '@eventfabric/core';
 import type { ApiKeyStore } from './auth/api-keys.js';
+import type { TransportHealth } from './transport-health.js';
 
 /**
  * The store a server writes to: any {@link EventStore} that can also append a batch across
@@ -25,6 +31,28 @@ export type ServerEventStore = EventStore & {
 export type Redrive = (
   filter: Pick<DeadLetterFilter, 'ids' | 'handler' | 'type'>,
 ) => Promise<RedriveResult>;
+
+/** What `/v1/replays` runs: core's `replay()` of one of these handlers over the store's log. */
+export interface ReplaySetup {
+  /** The handlers a replay may name (the config file's, under `eventfabric serve`). */
+  handlers: readonly EventHandler[];
+  /** The handlers' idempotency record: what they already processed is skipped. */
+  processed: ProcessedEvents;
+  /** The service the handlers run in. @defaultValue `replay` */
+  service?: string;
+  /** Upcast events before handlers see them. @defaultValue none */
+  schemas?: EventSchemas;
+  /** Finished replays kept for `GET /v1/replays`. @defaultValue 100 */
+  keepFinished?: number;
+}
+
+/** What `/v1/projections` lists, inspects and rebuilds. */
+export interface ProjectionSetup {
+  /** The configured projections (`defineProjection` results). */
+  projections: readonly CompiledProjection[];
+  /** Their storage in the store's database (`SqliteProjectionStorage`, `PostgresProjectionStorage`). */
+  storage: ProjectionStorage;
+}
 
 /** Limits on what one request, client or stream may use. */
 export interface ServerLimits {
@@ -95,6 +123,15 @@ export interface ServerOptions {
   deadLetters?: DeadLetterStore;
   /** How `POST /v1/dlq/retry` re-runs dead letters. @defaultValue none: retry is NOT_FOUND */
   redrive?: Redrive;
+  /** Handlers `/v1/replays` may re-run. @defaultValue none: the replay routes answer NOT_FOUND */
+  replays?: ReplaySetup;
+  /** Projections behind `/v1/projections`. @defaultValue none: those routes answer NOT_FOUND */
+  projections?: ProjectionSetup;
+  /**
+   * The broker the store's log is relayed to: `/readyz` checks its connection and `/metrics`
+   * reports it. @defaultValue none: the store's log is the transport
+   */
+  transport?: TransportHealth;
   /**
    * API keys: every `/v1` request then needs `Authorization: Bearer <key>`, acts as the key's
    * tenant and is held to its scopes. @defaultValue none: open mode, every request allowed

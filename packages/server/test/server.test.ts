@@ -51,6 +51,7 @@ describe('server', () => {
       expect(closedStore.statusCode).toBe(503);
       expect(closedStore.json()).toEqual({
         status: 'not_ready',
+        store: { status: 'failed', code: 'STORE_CLOSED' },
         error: { code: 'STORE_CLOSED', message: 'the event store is closed', details: {} },
       });
       expect(stillAlive.statusCode).toBe(200);

@@ -2,8 +2,11 @@ import { isIP } from 'node:net';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   InvalidConfigError,
+  compileTopicPattern,
+  createRelay,
   type DeadLetterStore,
   type EventHandler,
+  type Relay,
   type RedriveResult,
 } from '@eventfabric/core';
 import { registerHorizonMetrics } from '@eventfabric/postgres';
@@ -16,12 +19,22 @@ import {
   type Redrive,
   type ServerLogger,
 } from '@eventfabric/server';
+import { collect } from '../arguments.js';
+import { openBroker, relayCheckpointsOf, type OpenedBroker } from '../broker.js';
 import type { ResolvedConfig } from '../config.js';
 import type { ActionRunner } from '../context.js';
 import { DEFAULT_KEYS_FILE, keysFilePath } from './keys.js';
-import { deadLetterStore, describeStore, openStore, type OpenedStore } from '../store.js';
+import {
+  deadLetterStore,
+  describeStore,
+  openStore,
+  processedEvents,
+  type OpenedStore,
+} from '../store.js';
+import { TRANSPORT_ENV, resolveBroker, type BrokerLocation } from '../transport-url.js';
 import { untilSignal } from '../until-signal.js';
 import { redrive } from './dlq-retry.js';
+import { projectionStorageOf } from './projections.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -30,6 +43,8 @@ interface ServeCommandOptions {
   host: string;
   logLevel: (typeof LOG_LEVELS)[number];
   keysFile?: string;
+  transport?: string;
+  forward?: string[];
 }
 
 export function registerServeCommand(program: Command, run: ActionRunner): void {
@@ -49,6 +64,17 @@ export function registerServeCommand(program: Command, run: ActionRunner): void 
       `API key file (default: EVENTFABRIC_KEYS_FILE or ${DEFAULT_KEYS_FILE})`,
     )
     .option(
+      '--transport <url>',
+      `broker to relay the store's log to: amqp://user:password@host:port/vhost (RabbitMQ) or ` +
+        `nats://host:port (NATS JetStream); default ${TRANSPORT_ENV}, or embedded (none)`,
+    )
+    .option(
+      '--forward <pattern>',
+      'with --transport: relay only these types (a type or a pattern such as shop.*; ' +
+        'repeatable; default every event)',
+      parseForwardPattern,
+    )
+    .option(
       '--log-level <level>',
       `JSON log level on stderr: ${LOG_LEVELS.join(', ')}`,
       parseLogLevel,
@@ -63,17 +89,35 @@ to anyone who can reach it, so it binds a loopback address only (127.0.0.1, ::1 
 localhost) and says so in its log.
 On SIGTERM or SIGINT it stops accepting connections, ends SSE streams, finishes requests in
 flight, closes the store and exits 0. Logs are JSON lines (pino) on stderr, with trace ids.
-POST /v1/dlq/retry runs the config file's handlers, when it has any.
+POST /v1/dlq/retry and POST /v1/replays run the config file's handlers, and
+/v1/projections its projections, when it has any.
+
+The store is the log: publishing appends to it. With --transport, serve also runs the outbox
+relay, which forwards the log to the broker in position order with a durable checkpoint in
+the store (relay "serve-amqp" or "serve-nats"), so a restart resumes where it stopped;
+/readyz then checks the broker too. RabbitMQ refuses an event that no queue is bound to
+(UNROUTABLE_EVENT): the relay retries it and waits, so bind the queues first (eventfabric
+topology --declare, or consume) or narrow what it forwards with --forward.
 
 Examples:
   $ eventfabric serve
   $ eventfabric serve --port 8080 --store postgres://app@127.0.0.1:5432/app
+  $ eventfabric serve --store postgres://app@db/app --transport amqp://guest:guest@rabbit:5672
   $ curl -X POST localhost:4400/v1/events -H 'content-type: application/cloudevents+json' \\
       -d '{"specversion":"1.0","id":"1","type":"shop.order.placed.v1","source":"/shop","subject":"order-1","data":{}}'`,
     )
     .action(
       run(async (ctx, command) => {
         const options = command.opts<ServeCommandOptions>();
+        const broker = brokerOf(options.transport);
+        if (broker === undefined && options.forward !== undefined) {
+          throw new InvalidConfigError(
+            '--forward needs --transport: there is no broker to relay to',
+            {
+              forward: options.forward,
+            },
+          );
+        }
         const keys = new FileApiKeyStore(keysFilePath(options.keysFile));
         const secured = await keys.hasLiveKeys();
         if (!secured) assertLoopback(options.host);
@@ -83,19 +127,52 @@ Examples:
           loadSchemaFiles: true,
           allowForeignTypes: ctx.globals.allowForeignTypes,
         });
+        const record = processedEvents(opened);
         const { finished, dispose } = untilSignal();
+        let connected: OpenedBroker | undefined;
+        let relay: Relay | undefined;
         try {
+          connected =
+            broker === undefined
+              ? undefined
+              : await openBroker(broker, logger.child({ transport: broker.kind }));
           const deadLetters = deadLetterStore(opened);
           const server = await createServer({
             store: opened.backend.store,
             schemas: opened.registry,
             deadLetters,
             redrive: redriveWith(config, opened, deadLetters, logger),
+            replays:
+              config.handlers.length === 0
+                ? undefined
+                : {
+                    handlers: config.handlers,
+                    processed: record.processed,
+                    service: config.service,
+                    schemas: opened.schemas,
+                  },
+            projections:
+              config.projections.length === 0
+                ? undefined
+                : { projections: config.projections, storage: projectionStorageOf(opened.backend) },
+            transport: connected?.health,
             keys: secured ? keys : undefined,
             logger,
           });
           if (opened.backend.kind === 'postgres') {
             registerHorizonMetrics(opened.backend.store, server.metrics.registry);
+          }
+          if (connected !== undefined && broker !== undefined) {
+            const transport = connected.transport;
+            relay = await createRelay({
+              name: `serve-${broker.kind}`,
+              store: opened.store,
+              checkpoints: relayCheckpointsOf(opened.backend),
+              forward: (events) => transport.publish(events),
+              topics: options.forward,
+              logger: logger.child({ component: 'relay' }),
+              metrics: server.metrics.registry,
+            });
           }
           const url = await listen(server.listen.bind(server), options);
           if (secured) {
@@ -106,9 +183,18 @@ Examples:
               'no API keys configured: the server is open, and bound to loopback only',
             );
           }
+          if (broker !== undefined) {
+            logger.info(
+              { transport: broker.redacted, relay: relay?.name, forward: options.forward ?? ['*'] },
+              "relaying the store's log to the broker",
+            );
+          }
           ctx.out.result(
             [
               `EventFabric server listening on ${url} (store ${describeStore(config)})`,
+              ...(broker === undefined
+                ? []
+                : [`  relaying the log to ${broker.redacted} (relay ${relay?.name ?? '-'})`]),
               `  publish   POST ${url}/v1/events`,
               `  query     GET  ${url}/v1/events`,
               `  follow    GET  ${url}/v1/subscribe`,
@@ -116,19 +202,47 @@ Examples:
               `  metrics   GET  ${url}/metrics`,
               'Ctrl-C stops it.',
             ].join('\n'),
-            { url, store: describeStore(config) },
+            {
+              url,
+              store: describeStore(config),
+              transport: broker?.redacted ?? 'embedded',
+            },
           );
           await finished;
           logger.info('shutting down: no new connections, draining requests in flight');
           await server.close();
+          // After the server: what was published before it closed is forwarded before exit.
+          if (relay !== undefined) {
+            await relay.stop();
+            logger.info({ forwarded: relay.forwarded, position: relay.position }, 'relay stopped');
+          }
         } finally {
           dispose();
+          await relay?.stop();
+          await connected?.close();
+          record.close();
           await opened.close();
         }
         logger.info('stopped');
         logger.flush();
       }),
     );
+}
+
+/** `--transport` or EVENTFABRIC_TRANSPORT; `embedded` (the default) names no broker. */
+function brokerOf(flag: string | undefined): BrokerLocation | undefined {
+  const given = flag ?? process.env[TRANSPORT_ENV];
+  if (given === undefined || given === '' || given === 'embedded') return undefined;
+  return resolveBroker(given, 'serve');
+}
+
+function parseForwardPattern(value: string, previous: string[] | undefined): string[] {
+  try {
+    compileTopicPattern(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return collect(value, previous);
 }
 
 /** `POST /v1/dlq/retry`: the config file's handlers, when it has any. */
