@@ -9,6 +9,7 @@ import { registerInitCommand } from './commands/init.js';
 import { registerKeysCommand } from './commands/keys.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerProjectionsCommand } from './commands/projections.js';
+import { registerSagasCommand } from './commands/sagas.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerReadCommand } from './commands/read.js';
 import { registerReplayCommand } from './commands/replay.js';
@@ -91,6 +92,7 @@ Example:
   registerReplayCommand(program, run);
   registerConsumeCommand(program, run);
   registerProjectionsCommand(program, run);
+  registerSagasCommand(program, run);
   registerDoctorCommand(program, run);
   registerDemoCommand(program, run);
   registerKeysCommand(program, run);
