@@ -3,15 +3,16 @@ import type { Command } from 'commander';
 import { EventFabricError, InvalidConfigError, StoreUnavailableError } from '@eventfabric/core';
 import { createPostgresQueueTransport, type HorizonBlocker } from '@eventfabric/postgres';
 import { parseNonNegativeInteger } from '../arguments.js';
+import { openBroker } from '../broker.js';
 import { parseStoreUrl, redactUrl } from '../config.js';
 import type { ActionRunner, CommandContext } from '../context.js';
 import { migrationState } from '../migrations.js';
 import { ExitCode, INTERNAL_ERROR_CODE } from '../output.js';
 import { connectStore, deadLetterStore, describeStore, type StoreBackend } from '../store.js';
 import { formatTable } from '../table.js';
+import { TRANSPORT_ENV, resolveBroker, type BrokerLocation } from '../transport-url.js';
 
-/** Environment variable naming the transport. */
-export const TRANSPORT_ENV = 'EVENTFABRIC_TRANSPORT';
+export { TRANSPORT_ENV };
 /** A horizon blocker older than this fails `doctor` unless `--max-hold-ms` says otherwise. */
 export const DEFAULT_MAX_HOLD_MS = 60_000;
 /** How much of a blocking session's query `doctor` prints. */
@@ -37,7 +38,8 @@ export interface DoctorCheck {
 
 type TransportLocation =
   | { kind: 'embedded' }
-  | { kind: 'postgres'; url: string; connectionString: string; schema: string };
+  | { kind: 'postgres'; url: string; connectionString: string; schema: string }
+  | { kind: 'broker'; broker: BrokerLocation };
 
 export function registerDoctorCommand(program: Command, run: ActionRunner): void {
   program
@@ -50,7 +52,8 @@ export function registerDoctorCommand(program: Command, run: ActionRunner): void
     )
     .option(
       '--transport <url>',
-      `transport to check: embedded or postgres://… (default: ${TRANSPORT_ENV}, or embedded)`,
+      'transport to check: embedded, postgres://…, amqp://user:password@host:port/vhost ' +
+        `(RabbitMQ) or nats://host:port (NATS JetStream) (default: ${TRANSPORT_ENV}, or embedded)`,
     )
     .option(
       '--max-hold-ms <ms>',
@@ -62,13 +65,16 @@ export function registerDoctorCommand(program: Command, run: ActionRunner): void
       'after',
       `
 Exit 1 when the store is unreachable, a check fails, or a horizon blocker has held longer
-than --max-hold-ms; pending migrations are a warning (run eventfabric migrate). With --json:
+than --max-hold-ms; pending migrations are a warning (run eventfabric migrate). A broker
+transport passes when it accepts a connection (NATS: and JetStream answers a round trip).
+With --json:
 {"ok":true|false,"checks":[{"check","status","message",…}]}, status ok, warn, fail or skipped.
 Doctor applies no migration, creates no store and writes nothing.
 
 Examples:
   $ eventfabric doctor
-  $ eventfabric doctor --store postgres://app@db:5432/events --max-hold-ms 5000 --json`,
+  $ eventfabric doctor --store postgres://app@db:5432/events --max-hold-ms 5000 --json
+  $ eventfabric doctor --transport amqp://guest:guest@127.0.0.1:5672`,
     )
     .action(run((ctx, command) => runDoctor(ctx, command.opts<DoctorCommandOptions>())));
 }
@@ -239,6 +245,7 @@ async function transportCheck(
       kind: 'embedded',
     };
   }
+  if (transport.kind === 'broker') return brokerCheck(transport.broker);
   const shown = redactUrl(transport.url);
   try {
     const queue = await createPostgresQueueTransport({
@@ -258,8 +265,31 @@ async function transportCheck(
   }
 }
 
+/** Connect to the broker, ask it whether it is ready, and disconnect. */
+async function brokerCheck(broker: BrokerLocation): Promise<DoctorCheck> {
+  const name = broker.kind === 'amqp' ? 'RabbitMQ' : 'NATS JetStream';
+  try {
+    const opened = await openBroker(broker);
+    try {
+      const details = await opened.health.ready();
+      return {
+        check: 'transport',
+        status: 'ok',
+        message: `${name} at ${broker.redacted} answers`,
+        kind: broker.kind,
+        ...details,
+      };
+    } finally {
+      await opened.close();
+    }
+  } catch (error) {
+    return failed('transport', `${name} at ${broker.redacted}: ${(error as Error).message}`, error);
+  }
+}
+
 /**
- * `--transport` / EVENTFABRIC_TRANSPORT: `embedded` or `postgres://…`, checked before any I/O.
+ * `--transport` / EVENTFABRIC_TRANSPORT: `embedded`, `postgres://…`, `amqp(s)://…` or
+ * `nats://…`, checked before any I/O.
  * @throws InvalidConfigError for anything else
  */
 export function parseTransportUrl(url: string | undefined): TransportLocation {
@@ -272,12 +302,11 @@ export function parseTransportUrl(url: string | undefined): TransportLocation {
       return { kind: 'postgres', url, connectionString, schema };
     }
   }
+  if (/^(amqps?|nats):\/\//.test(url))
+    return { kind: 'broker', broker: resolveBroker(url, 'doctor')! };
   const shown = redactUrl(url);
   throw new InvalidConfigError(
-    /^(amqps?|nats):\/\//i.test(url)
-      ? `transport "${shown}": RabbitMQ and NATS transports are not available in this build; ` +
-          'use embedded or postgres://…'
-      : `unknown transport URL "${shown}"; expected embedded or postgres://…`,
+    `unknown transport URL "${shown}"; expected embedded, postgres://…, amqp://… or nats://…`,
     { transport: shown },
   );
 }
