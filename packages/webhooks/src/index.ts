@@ -16,3 +16,4 @@ export * from './webhook-metrics.js';
 export * from './dispatcher.js';
 export * from './webhook-service.js';
 export * from './webhook-engine.js';
+export * from './incoming.js';
