@@ -3,11 +3,14 @@ import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   defineProjection,
+  defineSaga,
   InvalidConfigError,
   isEventFabricError,
+  type AnySaga,
   type CompiledProjection,
   type EventHandler,
   type ProjectionDefinition,
+  type SagaDefinition,
 } from '@eventfabric/core';
 import { isServiceName, validateHandlers } from './handlers.js';
 
@@ -29,7 +32,7 @@ const TYPESCRIPT_CONFIG_NAMES = [
   'eventfabric.config.cts',
 ];
 const JSON_FIELDS = ['store', 'schemas'];
-const MODULE_FIELDS = ['store', 'schemas', 'service', 'handlers', 'projections'];
+const MODULE_FIELDS = ['store', 'schemas', 'service', 'handlers', 'projections', 'sagas'];
 
 /**
  * The project configuration: the default export of `eventfabric.config.mjs` (or `.js`), or
@@ -46,6 +49,8 @@ export interface ConfigFile {
   handlers?: EventHandler[];
   /** The projections `projections` builds, keeps and verifies (`defineProjection` results or definitions). */
   projections?: CompiledProjection[];
+  /** The sagas `sagas run` runs (`defineSaga` results or definitions). */
+  sagas?: AnySaga[];
 }
 
 /** A config file, found and loaded. */
@@ -174,7 +179,7 @@ async function importConfigModule(path: string, label: string): Promise<ConfigFi
   const config = module.default;
   if (config === undefined) {
     throw new InvalidConfigError(
-      `${label} has no default export; write export default { store, schemas, service, handlers, projections }`,
+      `${label} has no default export; write export default { store, schemas, service, handlers, projections, sagas }`,
       { file: path },
     );
   }
@@ -190,10 +195,13 @@ async function importConfigModule(path: string, label: string): Promise<ConfigFi
         { file: path, field: key },
       );
     }
-    if (key !== 'handlers' && key !== 'projections' && value !== undefined)
+    if (key !== 'handlers' && key !== 'projections' && key !== 'sagas' && value !== undefined)
       assertNonEmptyString(value, key, label, path);
   }
-  const { store, schemas, service, handlers, projections } = config as Record<string, unknown>;
+  const { store, schemas, service, handlers, projections, sagas } = config as Record<
+    string,
+    unknown
+  >;
   if (typeof service === 'string' && !isServiceName(service)) {
     throw new InvalidConfigError(
       `${label}: service "${service}" must be lower-case: a letter, then letters, digits, _ or -`,
@@ -208,7 +216,37 @@ async function importConfigModule(path: string, label: string): Promise<ConfigFi
     ...(projections === undefined
       ? {}
       : { projections: validateProjections(projections, label, path) }),
+    ...(sagas === undefined ? {} : { sagas: validateSagas(sagas, label, path) }),
   };
+}
+
+/** Each saga compiled by `defineSaga`; names unique. */
+function validateSagas(value: unknown, label: string, file: string): AnySaga[] {
+  if (!Array.isArray(value)) {
+    throw new InvalidConfigError(`${label}: "sagas" must be an array of sagas`, { file });
+  }
+  const names = new Set<string>();
+  return value.map((definition: unknown, index) => {
+    let compiled: AnySaga;
+    try {
+      compiled = defineSaga(definition as SagaDefinition<unknown>);
+    } catch (error) {
+      if (!isEventFabricError(error)) throw error;
+      throw new InvalidConfigError(
+        `${label}: sagas[${index}]: ${error.message}`,
+        { file, saga: `sagas[${index}]` },
+        { cause: error },
+      );
+    }
+    if (names.has(compiled.name)) {
+      throw new InvalidConfigError(`${label}: saga name "${compiled.name}" is used twice`, {
+        file,
+        saga: compiled.name,
+      });
+    }
+    names.add(compiled.name);
+    return compiled;
+  });
 }
 
 /** Each projection compiled by `defineProjection`; names unique. */

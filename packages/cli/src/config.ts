@@ -1,6 +1,11 @@
 import { statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
-import { InvalidConfigError, type CompiledProjection, type EventHandler } from '@eventfabric/core';
+import {
+  InvalidConfigError,
+  type AnySaga,
+  type CompiledProjection,
+  type EventHandler,
+} from '@eventfabric/core';
 import {
   findConfigFile,
   loadConfigFile,
@@ -61,6 +66,8 @@ export interface ResolvedConfig {
   handlers: readonly EventHandler[];
   /** The config file's projections; empty without one. */
   projections: readonly CompiledProjection[];
+  /** The config file's sagas; empty without one. */
+  sagas: readonly AnySaga[];
   /** The absolute path of the config file used, if any. */
   configFile: string | undefined;
 }
@@ -120,6 +127,7 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
     serviceSource: service.source,
     handlers: file?.config.handlers ?? [],
     projections: file?.config.projections ?? [],
+    sagas: file?.config.sagas ?? [],
     configFile: file?.path,
   };
 }

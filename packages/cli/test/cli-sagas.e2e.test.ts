@@ -1,3 +1,4 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEvent, defineSaga, startSagas } from '@eventfabric/core';
@@ -127,4 +128,34 @@ describe('eventfabric sagas', () => {
 
     expect((await runCli(['sagas', 'list', '--json', ...store], { cwd: dir })).stdout).toBe(before);
   });
+
+  it.each([
+    ['sagas is not an array', `export default { sagas: 'checkout' }`, /"sagas" must be an array/],
+    [
+      'a malformed saga',
+      `export default { sagas: [{ name: 'Checkout', startedBy: ['a.b.c.v1'], start: () => ({}), steps: [{ name: 's', run() {} }] }] }`,
+      /sagas\[0\]: saga name/,
+    ],
+    [
+      'a saga twice',
+      `const s = { name: 'checkout', startedBy: ['a.b.c.v1'], start: () => ({}), steps: [{ name: 's', run() {} }] };
+       export default { sagas: [s, s] }`,
+      /saga name "checkout" is used twice/,
+    ],
+    ['no sagas', `export default { handlers: [] }`, /no sagas are configured/],
+  ])(
+    'sagas run refuses %s with INVALID_CONFIG and creates no store',
+    async (label, source, message) => {
+      const cwd = join(dir, `bad-${label.replace(/\W+/g, '-')}`);
+      mkdirSync(cwd, { recursive: true });
+      writeFileSync(join(cwd, 'eventfabric.config.mjs'), source);
+      const path = join(cwd, 'store.db');
+      const result = await runCli(['sagas', 'run', '--json', '--store', `sqlite:${path}`], { cwd });
+      expect(result.code).toBe(1);
+      const error = JSON.parse(result.stderr).error as { code: string; message: string };
+      expect(error.code).toBe('INVALID_CONFIG');
+      expect(error.message).toMatch(message);
+      expect(existsSync(path)).toBe(false);
+    },
+  );
 });

@@ -28,6 +28,7 @@ describe('resolveConfig', () => {
       serviceSource: 'default',
       handlers: [],
       projections: [],
+      sagas: [],
       configFile: undefined,
     });
     expect(resolveConfig({ env: {}, cwd: dir }).schemasDir).toBe(undefined);
@@ -43,6 +44,7 @@ describe('resolveConfig', () => {
       serviceSource: 'default',
       handlers: [],
       projections: [],
+      sagas: [],
       configFile: join(withConfig, 'eventfabric.config.json'),
     });
   });

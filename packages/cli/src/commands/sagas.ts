@@ -1,6 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import {
+  InvalidConfigError,
   NotFoundError,
+  startSagas,
   type SagaInstance,
   type SagaStatus,
   type SagaStorage,
@@ -9,8 +11,10 @@ import { PostgresSagaStorage } from '@eventfabric/postgres';
 import { SqliteSagaStorage } from '@eventfabric/sqlite';
 import { parsePositiveInteger } from '../arguments.js';
 import type { ActionRunner } from '../context.js';
+import { plural } from '../output.js';
 import { openStore, type StoreBackend } from '../store.js';
 import { formatTable } from '../table.js';
+import { untilSignal } from '../until-signal.js';
 
 const STATUSES: readonly SagaStatus[] = ['running', 'completed', 'compensated'];
 
@@ -39,16 +43,56 @@ export function registerSagasCommand(program: Command, run: ActionRunner): void 
     .command('sagas')
     .summary('inspect saga instances')
     .description(
-      'saga instances kept in the store (startSagas): where each stands, its state, why it was ' +
-        'compensated and what happened to it, event by event',
+      "run the config file's sagas (export default { sagas: [defineSaga(…)] }) over the log, " +
+        'and inspect their instances: where each stands, its state, why it was compensated and ' +
+        'what happened to it, event by event',
     )
     .addHelpText(
       'after',
       `
 Examples:
+  $ eventfabric sagas run
   $ eventfabric sagas list --status running
   $ eventfabric sagas list --saga allocation --json
   $ eventfabric sagas show allocation 0192f0c4-7d1e-7c3a-9d1b-2f8e4c1a5b6d`,
+    );
+
+  sagas
+    .command('run')
+    .summary('run the configured sagas until SIGINT or SIGTERM (their timeouts included)')
+    .action(
+      run(async (ctx) => {
+        const config = ctx.config();
+        if (config.sagas.length === 0) {
+          throw new InvalidConfigError(
+            'no sagas are configured: export them from eventfabric.config.mjs ' +
+              '(export default { sagas: [defineSaga({ … })] })',
+            config.configFile === undefined ? {} : { configFile: config.configFile },
+          );
+        }
+        const opened = await openStore(config);
+        try {
+          const signal = untilSignal();
+          const daemon = await startSagas({
+            store: opened.store,
+            storage: sagaStorageOf(opened.backend),
+            sagas: config.sagas,
+          });
+          try {
+            const names = config.sagas.map((s) => s.name).join(', ');
+            ctx.out.say(
+              `running ${config.sagas.length} ${plural(config.sagas.length, 'saga')}: ${names}; SIGINT or SIGTERM stops`,
+            );
+            await signal.finished;
+          } finally {
+            signal.dispose();
+            await daemon.stop();
+          }
+          ctx.out.say('stopped');
+        } finally {
+          await opened.close();
+        }
+      }),
     );
 
   sagas
