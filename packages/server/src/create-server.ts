@@ -40,11 +40,19 @@ export interface ListenOptions {
   host?: string;
 }
 
+/** One route of the server: a method and its URL pattern, e.g. `GET /v1/streams/:id`. */
+export interface ServerRoute {
+  method: string;
+  url: string;
+}
+
 /** A configured EventFabric HTTP server. */
 export interface EventFabricServer {
   /** The Fastify instance: `app.inject()` answers requests without a socket. */
   readonly app: FastifyInstance;
   readonly metrics: ServerMetrics;
+  /** Every route the server answers (HEAD excepted), in registration order: what tests enumerate. */
+  readonly routes: readonly ServerRoute[];
   /** Start accepting connections; resolves with the base URL, e.g. `http://127.0.0.1:4400`. */
   listen(options?: ListenOptions): Promise<string>;
   /**
@@ -90,6 +98,12 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
   });
   installBodyParsers(app);
   installErrorHandling(app, limits.bodyLimitBytes);
+  const routes: ServerRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url });
+    }
+  });
 
   app.decorateRequest('trace', undefined as never);
   app.addHook('onRequest', async (request) => {
@@ -186,6 +200,7 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
   return {
     app,
     metrics,
+    routes,
     async listen(listenOptions: ListenOptions = {}) {
       return app.listen({
         port: listenOptions.port ?? DEFAULT_PORT,

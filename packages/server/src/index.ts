@@ -4,6 +4,7 @@ export {
   DEFAULT_PORT,
   type EventFabricServer,
   type ListenOptions,
+  type ServerRoute,
 } from './create-server.js';
 export {
   DEFAULT_SERVER_LIMITS,
