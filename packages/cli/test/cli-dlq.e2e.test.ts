@@ -188,7 +188,15 @@ describe('eventfabric dlq list and show', () => {
         code: 2,
         stderr:
           "error [INVALID_ARGUMENT]: option '--reason <reason>' argument 'expired' is invalid. " +
-          'Allowed choices are exhausted, non_retryable, poison.\n' +
+          'Allowed choices are exhausted, non_retryable, poison, malformed.\n' +
+          '  help: eventfabric dlq list --help',
+      },
+      {
+        name: '--reason malformed on the store (usage: RabbitMQ only)',
+        args: ['dlq', 'list', '--reason', 'malformed'],
+        code: 2,
+        stderr:
+          'error [INVALID_ARGUMENT]: --reason malformed names messages of RabbitMQ .dlq queues: add --transport amqp://…\n' +
           '  help: eventfabric dlq list --help',
       },
       ...[

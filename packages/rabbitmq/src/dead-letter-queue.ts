@@ -37,6 +37,7 @@ export function resolveDeadLetterQueue(queue: string): { workQueue: string; dlq:
  */
 export class DeadLetterQueueSession {
   private released = false;
+  private removed = 0;
 
   private constructor(
     readonly workQueue: string,
@@ -105,6 +106,7 @@ export class DeadLetterQueueSession {
   /** Remove these messages from the `.dlq` (acked; the broker has them once `release` ends). */
   remove(messages: readonly HeldDeadLetter[]): number {
     for (const h of messages) this.channel.ack(h.message);
+    this.removed += messages.length;
     return messages.length;
   }
 
@@ -173,12 +175,22 @@ export class DeadLetterQueueSession {
   /**
    * Give back every message not removed, in its place, and drop the lock. Resolves once the
    * broker has taken the removals (the channel's close follows its acks). Idempotent.
+   * @throws TransportUnavailableError when the channel was lost with removals made: the
+   *   broker has given those messages back to the `.dlq`
    */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await this.channel.close().catch(() => undefined);
+    let lost: unknown;
+    await this.channel.close().catch((error: unknown) => (lost = error));
     await unlock(this.lockChannel, this.dlq);
+    if (lost !== undefined && this.removed > 0) {
+      throw new TransportUnavailableError(
+        `the channel to ${this.dlq} was lost: the ${this.removed} dead letters removed are back in it`,
+        { retryable: true, queue: this.dlq },
+        { cause: lost },
+      );
+    }
   }
 
   private firstOfEach(): HeldDeadLetter[] {

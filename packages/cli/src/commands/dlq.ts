@@ -13,6 +13,14 @@ import {
 import { parseServiceName } from '../handlers.js';
 import { ExitCode, UsageError, plural, type CliIo } from '../output.js';
 import { formatTable } from '../table.js';
+import { resolveBroker } from '../transport-url.js';
+import {
+  listQueuedDeadLetters,
+  purgeQueuedDeadLetters,
+  retryQueuedDeadLetters,
+  showQueuedDeadLetter,
+  type QueuedSelection,
+} from './dlq-rabbitmq.js';
 import { retryDeadLetters } from './dlq-retry.js';
 
 /** The reasons an event ends in the dead letters, as `--reason` takes them. */
@@ -22,15 +30,64 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   'poison',
 ];
 
-interface ListCommandOptions {
+/** `--reason malformed`: RabbitMQ `.dlq` messages that are not CloudEvents. */
+const MALFORMED = 'malformed';
+
+/** Options of the RabbitMQ mode, on every dlq subcommand. */
+interface BrokerOptions {
+  transport?: string;
+  queue?: string;
+}
+
+interface ListCommandOptions extends BrokerOptions {
   handler?: string;
   type?: string;
-  reason?: DeadLetterReason;
+  reason?: DeadLetterReason | typeof MALFORMED;
   limit?: number;
 }
 
-interface PurgeCommandOptions extends Omit<DeadLetterSelection, 'ids'> {
+interface PurgeCommandOptions extends Omit<DeadLetterSelection, 'ids' | 'reason'>, BrokerOptions {
+  reason?: DeadLetterReason | typeof MALFORMED;
   yes?: boolean;
+}
+
+/** The `--transport`, `--queue` and `--service` options of the RabbitMQ mode. */
+function brokerOptions(command: Command): Command {
+  return command
+    .option(
+      '--transport <url>',
+      "RabbitMQ: work on the <queue>.dlq queues instead of the store's dead letters " +
+        '(amqp://user:password@host:port/vhost; env EVENTFABRIC_TRANSPORT)',
+    )
+    .option(
+      '--queue <name>',
+      "with --transport: this work queue's .dlq (default: <service>.<handler> of each configured handler)",
+    )
+    .option(
+      '--service <name>',
+      'the service the handlers run in (default: EVENTFABRIC_SERVICE, config file, or app)',
+      parseServiceName,
+    );
+}
+
+/** `--reason malformed` names RabbitMQ `.dlq` messages only. */
+function assertStoreReason(reason: string | undefined, command: string): void {
+  if (reason === MALFORMED) {
+    throw new UsageError(
+      '--reason malformed names messages of RabbitMQ .dlq queues: add --transport amqp://…',
+      `eventfabric dlq ${command} --help`,
+    );
+  }
+}
+
+/** With `--queue` but no broker: a usage error, since only RabbitMQ has queues to name. */
+function assertNoQueue(options: BrokerOptions, command: string): void {
+  if (options.queue !== undefined) {
+    throw new UsageError(
+      '--queue names a RabbitMQ queue: add --transport amqp://…',
+      `eventfabric dlq ${command} --help`,
+    );
+  }
 }
 
 export function registerDlqCommand(program: Command, run: ActionRunner): void {
@@ -39,22 +96,26 @@ export function registerDlqCommand(program: Command, run: ActionRunner): void {
     .summary('list, show, retry and purge dead letters')
     .description(
       "the dead letters kept in the store's file: events a handler failed on for good, each " +
-        'with its error, attempts and failure times. List, show, re-drive and purge them',
+        'with its error, attempts and failure times. List, show, re-drive and purge them. ' +
+        'With --transport amqp://… (or EVENTFABRIC_TRANSPORT), the same on the RabbitMQ ' +
+        '<queue>.dlq queues',
     )
     .addHelpText(
       'after',
       `
 retry runs the handlers of the config file (eventfabric.config.mjs: export default
-{ handlers: [...] }) in this process.
+{ handlers: [...] }) in this process. With --transport amqp://…, retry publishes the dead
+letters back to their work queue, where the running consumers take them.
 
 Examples:
   $ eventfabric dlq list --handler balances
   $ eventfabric dlq show 0198c2d4-7f3a-7c4e-9a51-3f0e2b6d8a11
   $ eventfabric dlq retry --handler balances
-  $ eventfabric dlq purge --reason poison --yes`,
+  $ eventfabric dlq purge --reason poison --yes
+  $ eventfabric dlq list --transport amqp://guest:guest@127.0.0.1:5672`,
     );
 
-  dlq
+  const list = dlq
     .command('list')
     .summary('list dead letters, oldest first')
     .description(
@@ -64,40 +125,63 @@ Examples:
     .option('--handler <name>', 'only those of this handler')
     .option('-t, --type <type>', 'only those whose event is of this type')
     .addOption(
-      new Option('--reason <reason>', 'only those dead-lettered for this reason').choices(
-        DEAD_LETTER_REASONS,
-      ),
+      new Option('--reason <reason>', 'only those dead-lettered for this reason').choices([
+        ...DEAD_LETTER_REASONS,
+        MALFORMED,
+      ]),
     )
-    .option('-n, --limit <n>', 'list at most n (default 1000)', parsePositiveInteger)
+    .option('-n, --limit <n>', 'list at most n (default 1000)', parsePositiveInteger);
+  brokerOptions(list)
     .addHelpText(
       'after',
       `
 Filters are AND-ed. --json prints NDJSON: each line a whole dead letter (event, error,
-attempts, failure times, origin).
+attempts, failure times, origin; on RabbitMQ also its queue). Reason malformed (a message
+that is not a CloudEvent) exists on RabbitMQ only.
 
 Examples:
   $ eventfabric dlq list
-  $ eventfabric dlq list --reason poison --json | jq -r .id`,
+  $ eventfabric dlq list --reason poison --json | jq -r .id
+  $ eventfabric dlq list --transport amqp://guest:guest@127.0.0.1:5672 --handler balances`,
     )
-    .action(run((ctx, command) => listDeadLetters(ctx, command.opts<ListCommandOptions>())));
+    .action(
+      run(async (ctx, command) => {
+        const options = command.opts<ListCommandOptions>();
+        const broker = resolveBroker(options.transport, 'dlq list');
+        if (broker) return listQueuedDeadLetters(ctx, broker, options as QueuedSelection);
+        assertNoQueue(options, 'list');
+        assertStoreReason(options.reason, 'list');
+        return listDeadLetters(ctx, { ...options, reason: options.reason as DeadLetterReason });
+      }),
+    );
 
-  dlq
+  const show = dlq
     .command('show')
     .summary('show one dead letter whole')
     .description(
       'show one dead letter whole: its event, the error (code, message, details, stack), ' +
         'attempts, first and last failure, handler, group and origin',
     )
-    .argument('<id>', 'dead-letter id, as dlq list prints it')
+    .argument('<id>', 'dead-letter id, as dlq list prints it');
+  brokerOptions(show)
     .addHelpText(
       'after',
       `
 Example:
   $ eventfabric dlq show 0198c2d4-7f3a-7c4e-9a51-3f0e2b6d8a11 --json | jq .event.data`,
     )
-    .action(run((ctx, command) => showDeadLetter(ctx, (command.processedArgs as [string])[0])));
+    .action(
+      run(async (ctx, command) => {
+        const options = command.opts<BrokerOptions>();
+        const id = (command.processedArgs as [string])[0];
+        const broker = resolveBroker(options.transport, 'dlq show');
+        if (broker) return showQueuedDeadLetter(ctx, broker, options, id);
+        assertNoQueue(options, 'show');
+        return showDeadLetter(ctx, id);
+      }),
+    );
 
-  dlq
+  const retry = dlq
     .command('retry')
     .summary('re-run dead letters through their handler, in order')
     .description(
@@ -108,12 +192,8 @@ Example:
     .argument('[ids...]', 'dead-letter ids')
     .option('--handler <name>', 'those of this handler')
     .option('-t, --type <type>', 'those whose event is of this type')
-    .option('--all', 'every dead letter')
-    .option(
-      '--service <name>',
-      'the service the handlers run in (default: EVENTFABRIC_SERVICE, config file, or app)',
-      parseServiceName,
-    )
+    .option('--all', 'every dead letter');
+  brokerOptions(retry)
     .addHelpText(
       'after',
       `
@@ -121,23 +201,29 @@ Name the dead letters: ids, --handler and/or --type (AND-ed), or --all. A dead l
 handler is not in the config file fails with INVALID_CONFIG and stays. Follow-up events a
 handler publishes are appended to the store's log. Exits 1 when any dead letter failed.
 
+With --transport amqp://…, each selected dead letter is published to its work queue, oldest
+first, and leaves its .dlq once the broker confirms the copy; the running consumers handle
+it. No handlers run in this process.
+
 Examples:
   $ eventfabric dlq retry 0198c2d4-7f3a-7c4e-9a51-3f0e2b6d8a11
   $ eventfabric dlq retry --handler balances --type treasury.contribution.approved.v1
-  $ eventfabric dlq retry --all --json`,
+  $ eventfabric dlq retry --all --json
+  $ eventfabric dlq retry --all --transport amqp://guest:guest@127.0.0.1:5672`,
     )
     .action(
       run(async (ctx, command) => {
-        const selection = {
-          ...command.opts<Omit<DeadLetterSelection, 'ids'>>(),
-          ids: command.processedArgs[0] as string[],
-        };
-        assertSelection(selection, 'retry');
+        const options = command.opts<Omit<DeadLetterSelection, 'ids'> & BrokerOptions>();
+        const selection = { ...options, ids: command.processedArgs[0] as string[] };
+        assertSelection(selection, 'retry', options.queue !== undefined);
+        const broker = resolveBroker(options.transport, 'dlq retry');
+        if (broker) return retryQueuedDeadLetters(ctx, broker, selection);
+        assertNoQueue(options, 'retry');
         return retryDeadLetters(ctx, selection);
       }),
     );
 
-  dlq
+  const purge = dlq
     .command('purge')
     .summary('delete dead letters')
     .description('delete dead letters for good; asks first unless --yes is given')
@@ -145,12 +231,14 @@ Examples:
     .option('--handler <name>', 'those of this handler')
     .option('-t, --type <type>', 'those whose event is of this type')
     .addOption(
-      new Option('--reason <reason>', 'those dead-lettered for this reason').choices(
-        DEAD_LETTER_REASONS,
-      ),
+      new Option('--reason <reason>', 'those dead-lettered for this reason').choices([
+        ...DEAD_LETTER_REASONS,
+        MALFORMED,
+      ]),
     )
     .option('--all', 'every dead letter')
-    .option('-y, --yes', 'do not ask for confirmation (needed when stdin is not a terminal)')
+    .option('-y, --yes', 'do not ask for confirmation (needed when stdin is not a terminal)');
+  brokerOptions(purge)
     .addHelpText(
       'after',
       `
@@ -159,25 +247,41 @@ how many were removed.
 
 Examples:
   $ eventfabric dlq purge 0198c2d4-7f3a-7c4e-9a51-3f0e2b6d8a11
-  $ eventfabric dlq purge --handler mailer --reason poison --yes`,
+  $ eventfabric dlq purge --handler mailer --reason poison --yes
+  $ eventfabric dlq purge --queue ledger.balances --reason malformed --yes --transport amqp://…`,
     )
     .action(
       run(async (ctx, command) => {
         const options = command.opts<PurgeCommandOptions>();
         const selection = { ...options, ids: command.processedArgs[0] as string[] };
-        assertSelection(selection, 'purge');
+        assertSelection(selection, 'purge', options.queue !== undefined);
         if (options.yes !== true && !isTerminal(ctx.io.stdin)) {
           throw new UsageError(
             'dlq purge asks for confirmation, and stdin is not a terminal: pass --yes',
             'eventfabric dlq purge --help',
           );
         }
-        return purgeDeadLetters(ctx, selection, options.yes === true);
+        const broker = resolveBroker(options.transport, 'dlq purge');
+        if (broker) {
+          return purgeQueuedDeadLetters(ctx, broker, selection, (question) =>
+            options.yes === true ? Promise.resolve(true) : confirm(ctx.io, question),
+          );
+        }
+        assertNoQueue(options, 'purge');
+        assertStoreReason(options.reason, 'purge');
+        return purgeDeadLetters(
+          ctx,
+          { ...selection, reason: options.reason as DeadLetterReason },
+          options.yes === true,
+        );
       }),
     );
 }
 
-async function listDeadLetters(ctx: CommandContext, options: ListCommandOptions): Promise<void> {
+async function listDeadLetters(
+  ctx: CommandContext,
+  options: Omit<ListCommandOptions, 'reason'> & { reason?: DeadLetterReason },
+): Promise<void> {
   await withDeadLetters(ctx, async (deadLetters, _opened, config) => {
     await assertKnownHandler(options.handler, config, deadLetters);
     const filter = { handler: options.handler, type: options.type, reason: options.reason };
@@ -274,9 +378,17 @@ async function purgeDeadLetters(
   });
 }
 
-/** Ids, filters or `--all`, and never `--all` with the others: a usage error otherwise. */
-function assertSelection(selection: DeadLetterSelection, command: 'retry' | 'purge'): void {
+/**
+ * Ids, filters or `--all`, and never `--all` with the others: a usage error otherwise. A
+ * `--queue` is a filter of its own (all of that queue's dead letters).
+ */
+function assertSelection(
+  selection: Omit<DeadLetterSelection, 'reason'> & { reason?: string },
+  command: 'retry' | 'purge',
+  queue = false,
+): void {
   const filtered =
+    queue ||
     selection.handler !== undefined ||
     selection.type !== undefined ||
     selection.reason !== undefined;
