@@ -15,6 +15,7 @@ import { installErrorHandling } from './http/error-handler.js';
 import { endRequestTrace, startRequestTrace } from './http/request-trace.js';
 import type { RouteContext } from './route-context.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
+import { registerHookRoutes } from './routes/hooks.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registerProjectionRoutes } from './routes/projections.js';
 import { registerPublishRoute } from './routes/publish.js';
@@ -23,6 +24,7 @@ import { registerReplayRoutes } from './routes/replays.js';
 import { registerSchemaRoutes } from './routes/schemas.js';
 import { registerStreamRoutes } from './routes/streams.js';
 import { registerSubscribeRoute, type SseStreams } from './routes/subscribe.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { ServerMetrics } from './server-metrics.js';
 import { resolveServerLimits, type ServerOptions } from './server-options.js';
 import { registerTransportMetrics } from './transport-health.js';
@@ -158,8 +160,9 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
   app.addHook('onRequest', async (request) => {
     // The matched route, never the raw URL: `/%761/events` reaches the `/v1/events` handler.
     const route = request.routeOptions.url;
+    // Incoming webhooks authenticate by their signature instead (routes/hooks.ts).
     request.principal =
-      route === undefined || route.startsWith('/v1/')
+      route === undefined || (route.startsWith('/v1/') && !route.startsWith('/v1/hooks/'))
         ? await authenticate(request, keys)
         : OPEN_PRINCIPAL;
   });
@@ -184,6 +187,8 @@ export async function createServer(options: ServerOptions): Promise<EventFabricS
   registerSubscribeRoute(app, ctx, streams);
   registerSchemaRoutes(app, ctx);
   registerDeadLetterRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx, options.webhooks);
+  registerHookRoutes(app, ctx, options.hooks);
   const replays = registerReplayRoutes(app, ctx, logger);
   const rebuilds = registerProjectionRoutes(app, ctx, logger);
 

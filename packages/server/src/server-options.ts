@@ -15,6 +15,7 @@ import {
   type RedriveResult,
   type SchemaRegistry,
 } from '@eventfabric/core';
+import type { IncomingWebhooks, WebhookService } from '@eventfabric/webhooks';
 import type { ApiKeyStore } from './auth/api-keys.js';
 import type { TransportHealth } from './transport-health.js';
 
@@ -137,6 +138,16 @@ export interface ServerOptions {
    * tenant and is held to its scopes. @defaultValue none: open mode, every request allowed
    */
   keys?: ApiKeyStore;
+  /**
+   * Outgoing webhook subscriptions behind `/v1/webhooks` (admin scope, per tenant).
+   * @defaultValue none: the routes answer NOT_FOUND
+   */
+  webhooks?: WebhookService;
+  /**
+   * Incoming webhook sources behind `POST /v1/hooks/:source`, verified by signature.
+   * @defaultValue none: the route answers NOT_FOUND
+   */
+  hooks?: IncomingWebhooks;
   /** @defaultValue {@link DEFAULT_SERVER_LIMITS} */
   limits?: Partial<ServerLimits>;
   /** Structured JSON logs. @defaultValue a silent logger */
