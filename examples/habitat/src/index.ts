@@ -1,3 +1,14 @@
 // Habitat: the reference application. People, Agreements and Treasury, coordinating only
 // through events. See examples/habitat/README.md.
-export {};
+export { startHabitat, CONTEXTS, type Habitat, type HabitatOptions } from './app.js';
+export {
+  openEmbeddedBackend,
+  openPostgresBackend,
+  type Backend,
+  type EmbeddedBackendOptions,
+  type PostgresBackendOptions,
+} from './platform/backend.js';
+export { EventPublisher, type UnitOfWork, type Published } from './platform/event-publisher.js';
+export type { Faults, AllocationStepName, BoundedContext } from './platform/context.js';
+export { allocatePatronage, type MemberAllocation } from './treasury/allocation.js';
+export { SCHEMAS_DIR, loadHabitatSchemas } from './platform/schemas.js';
