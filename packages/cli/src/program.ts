@@ -17,6 +17,7 @@ import { registerSchemaCommand } from './commands/schema.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTailCommand } from './commands/tail.js';
 import { registerTopologyCommand } from './commands/topology.js';
+import { registerWebhooksCommand } from './commands/webhooks.js';
 import { createContext, type ActionRunner } from './context.js';
 import { ExitCode, Output, UsageError, type CliIo } from './output.js';
 
@@ -97,6 +98,7 @@ Example:
   registerDemoCommand(program, run);
   registerKeysCommand(program, run);
   registerTopologyCommand(program, run);
+  registerWebhooksCommand(program, run);
 
   for (const command of allCommands(program)) configureCommand(command, io);
   return program;
