@@ -34,7 +34,7 @@ describeWithPromtool('Prometheus rules and exposition (promtool)', () => {
     const result = run(['check', 'rules', 'alerts.yml']);
 
     expect(result.stderr).toBe('');
-    expect(result.stdout).toContain('SUCCESS: 7 rules found');
+    expect(result.stdout).toContain('SUCCESS: 9 rules found');
     expect(result.status).toBe(0);
   });
 
@@ -45,8 +45,15 @@ describeWithPromtool('Prometheus rules and exposition (promtool)', () => {
     expect(result.status).toBe(0);
   });
 
-  it('/metrics passes promtool check metrics', async () => {
-    t = await openTestServer();
+  it('/metrics passes promtool check metrics, transport metrics included', async () => {
+    t = await openTestServer({
+      transport: {
+        kind: 'amqp',
+        location: 'amqp://guest:***@127.0.0.1:5672',
+        status: () => ({ connected: true, reconnects: 2, unconfirmed: 0 }),
+        ready: async () => ({}),
+      },
+    });
     await t.server.app.inject({
       method: 'POST',
       url: '/v1/events',
@@ -57,6 +64,8 @@ describeWithPromtool('Prometheus rules and exposition (promtool)', () => {
 
     const result = run(['check', 'metrics'], metrics);
 
+    expect(metrics).toContain('eventfabric_transport_connected{transport="amqp"} 1');
+    expect(metrics).toContain('eventfabric_transport_reconnects_total{transport="amqp"} 2');
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
