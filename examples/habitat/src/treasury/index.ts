@@ -4,6 +4,7 @@ import { TreasuryCommands } from './commands.js';
 import { TREASURY_SOURCE, TreasuryEvents } from './events.js';
 import { treasuryHandlers } from './handlers.js';
 import { treasuryProjections } from './projections.js';
+import { ALLOCATION_SAGA } from './saga.js';
 
 type Row = Record<string, unknown>;
 
@@ -77,7 +78,18 @@ export const treasury: BoundedContext = {
       amountCents: Cents!
       status: String!
     }
+    "The allocation saga of a closed period, from the saga's own state."
+    type AllocationRun {
+      periodId: ID!
+      status: String!
+      step: String!
+      failedStep: String
+      failureReason: String
+      "Each step's history entry: started, completed, failed, timed out, compensated."
+      history: [String!]!
+    }
     extend type Query {
+      allocationRun(periodId: ID!): AllocationRun
       periods: [Period!]!
       patronage(periodId: ID!): [Patronage!]!
       capitalAccounts: [CapitalAccount!]!
@@ -103,6 +115,24 @@ export const treasury: BoundedContext = {
     });
     return {
       Query: {
+        allocationRun: async (_: unknown, args: { periodId: string }) => {
+          const [period] = await backend.sql.all<{ closed_by: string | null }>(
+            `SELECT closed_by FROM ${t('treasury_periods')} WHERE period_id = ?`,
+            [args.periodId],
+          );
+          if (period?.closed_by == null) return null;
+          const run = await backend.sagaStorage.instance(ALLOCATION_SAGA, period.closed_by);
+          if (run === undefined) return null;
+          const steps = ['allocate', 'credit', 'schedule', 'complete'];
+          return {
+            periodId: args.periodId,
+            status: run.status,
+            step: steps[run.step] ?? String(run.step),
+            failedStep: run.failure?.step ?? null,
+            failureReason: run.failure?.reason ?? null,
+            history: run.history.map((h) => (h.step ? `${h.what} ${h.step}` : h.what)),
+          };
+        },
         periods: async () =>
           (await backend.sql.all<Row>(`SELECT * FROM ${t('periods_view')} ORDER BY period_id`)).map(
             (r) => ({
