@@ -60,3 +60,4 @@ export * from './consumer-records/index.js';
 export * from './relay/index.js';
 export * from './schedule/index.js';
 export * from './saga/index.js';
+export * from './projection/index.js';

@@ -7,6 +7,8 @@ import {
   type SagaDefinition,
 } from '@eventfabric/core';
 
+const noop = (): undefined => undefined;
+
 const valid: SagaDefinition<{ n: number }> = {
   name: 'allocation',
   startedBy: ['treasury.period.closed.v1'],
@@ -19,7 +21,7 @@ const valid: SagaDefinition<{ n: number }> = {
       failedBy: ['treasury.patronage.rejected.v1'],
       timeoutMs: 1000,
     },
-    { name: 'notify', run: () => undefined },
+    { name: 'notify', run: noop },
   ],
   on: { 'people.member.*': () => undefined },
 };
@@ -50,7 +52,7 @@ describe('defineSaga', () => {
     expect(saga.typePrefixes).toContain('eventfabric.saga.timed-out.v1');
   });
 
-  it.each([
+  it.each<[Record<string, unknown>, RegExp]>([
     [{ name: 'Allocation' }, /saga name/],
     [{ name: 'a'.repeat(25) }, /saga name/],
     [{ name: 42 }, /saga name/],
@@ -61,26 +63,20 @@ describe('defineSaga', () => {
     [{ correlate: 'id' }, /correlate must be a function/],
     [{ steps: [] }, /at least one step/],
     [{ steps: [{ name: 'x' }] }, /needs a run function/],
-    [{ steps: [{ name: 'Bad Name', run: () => undefined }] }, /needs a name/],
+    [{ steps: [{ name: 'Bad Name', run: noop }] }, /needs a name/],
     [
       {
         steps: [
-          { name: 'x', run: () => undefined },
-          { name: 'x', run: () => undefined },
+          { name: 'x', run: noop },
+          { name: 'x', run: noop },
         ],
       },
       /two steps are named x/,
     ],
-    [{ steps: [{ name: 'x', run: () => undefined, timeoutMs: 100 }] }, /need completedBy/],
-    [
-      { steps: [{ name: 'x', run: () => undefined, completedBy: ['a.b.c.v1'], timeoutMs: 0 }] },
-      /timeoutMs/,
-    ],
-    [{ steps: [{ name: 'x', run: () => undefined, retries: -1 }] }, /retries/],
-    [
-      { steps: [{ name: 'x', run: () => undefined, compensate: 'undo' }] },
-      /compensate must be a function/,
-    ],
+    [{ steps: [{ name: 'x', run: noop, timeoutMs: 100 }] }, /need completedBy/],
+    [{ steps: [{ name: 'x', run: noop, completedBy: ['a.b.c.v1'], timeoutMs: 0 }] }, /timeoutMs/],
+    [{ steps: [{ name: 'x', run: noop, retries: -1 }] }, /retries/],
+    [{ steps: [{ name: 'x', run: noop, compensate: 'undo' }] }, /compensate must be a function/],
     [{ on: { 'a.b.c.v1': 'nope' } }, /is not a function/],
   ])('rejects %j', (change, message) => rejects(change, message));
 

@@ -1,4 +1,12 @@
-import type { ProjectionState, ProjectionStorage, ProjectionVersionState } from '@eventfabric/core';
+import {
+  createInlineProjector,
+  type CompiledProjection,
+  type InlineProjector,
+  type InlineProjectorOptions,
+  type ProjectionState,
+  type ProjectionStorage,
+  type ProjectionVersionState,
+} from '@eventfabric/core';
 import type { PostgresEventStore } from './postgres-event-store.js';
 import { storeError, withTransaction, type PostgresTransaction } from './postgres-transaction.js';
 import { quoteIdentifier } from './schema-name.js';
@@ -119,6 +127,10 @@ export class PostgresProjectionStorage implements ProjectionStorage<PostgresTran
       name,
       version,
     ]);
+    await tx.query(`DELETE FROM ${this.s}.projection_inline WHERE name = $1 AND version <> $2`, [
+      name,
+      version,
+    ]);
     await tx.query(
       `UPDATE ${this.s}.projections SET live_version = $2, updated_at = now() WHERE name = $1`,
       [name, version],
@@ -139,6 +151,46 @@ export class PostgresProjectionStorage implements ProjectionStorage<PostgresTran
     return (await tx.query(`SELECT * FROM ${table}`)).rows;
   }
 
+  async liveVersion(tx: PostgresTransaction, name: string): Promise<number | undefined> {
+    // FOR SHARE: a swap (which updates this row) waits for inline updates in flight, and
+    // inline updates wait for a swap in flight, so none writes into a version being retired.
+    const { rows } = await tx.query<{ live_version: number | null }>(
+      `SELECT live_version FROM ${this.s}.projections WHERE name = $1 FOR SHARE`,
+      [name],
+    );
+    return rows[0]?.live_version ?? undefined;
+  }
+
+  async markInline(
+    tx: PostgresTransaction,
+    name: string,
+    version: number,
+    position: string,
+  ): Promise<boolean> {
+    const result = await tx.query(
+      `INSERT INTO ${this.s}.projection_inline (name, version, position) VALUES ($1, $2, $3)
+       ON CONFLICT DO NOTHING`,
+      [name, version, position],
+    );
+    return result.rowCount === 1;
+  }
+
+  async takeInline(
+    tx: PostgresTransaction,
+    name: string,
+    version: number,
+    positions: readonly string[],
+  ): Promise<Set<string>> {
+    if (positions.length === 0) return new Set();
+    const { rows } = await tx.query<{ position: string }>(
+      `DELETE FROM ${this.s}.projection_inline
+       WHERE name = $1 AND version = $2 AND position = ANY($3::bigint[])
+       RETURNING position`,
+      [name, version, positions],
+    );
+    return new Set(rows.map((r) => r.position));
+  }
+
   private async dropTables(
     tx: PostgresTransaction,
     name: string,
@@ -157,4 +209,24 @@ export class PostgresProjectionStorage implements ProjectionStorage<PostgresTran
       throw storeError(error, this.store.schema);
     }
   }
+}
+
+/**
+ * An inline projector on a PostgreSQL store: `appendToStream` appends with
+ * `tx.appendToStream` and updates the live version of each projection (defined with
+ * `inline: true`) in the same transaction. Run `startProjections` beside it on the same
+ * store: it builds new versions and applies events appended any other way.
+ */
+export function createPostgresInlineProjector(
+  store: PostgresEventStore,
+  projections: readonly CompiledProjection<PostgresTransaction>[],
+  options: Pick<InlineProjectorOptions<PostgresTransaction>, 'logger' | 'allowForeignTypes'> = {},
+): InlineProjector {
+  return createInlineProjector({
+    ...options,
+    storage: new PostgresProjectionStorage(store),
+    projections,
+    append: (tx, streamId, events, appendOptions) =>
+      tx.appendToStream(streamId, events, appendOptions),
+  });
 }

@@ -1,5 +1,13 @@
 import type Database from 'better-sqlite3';
-import type { ProjectionState, ProjectionStorage, ProjectionVersionState } from '@eventfabric/core';
+import {
+  createInlineProjector,
+  type CompiledProjection,
+  type InlineProjector,
+  type InlineProjectorOptions,
+  type ProjectionState,
+  type ProjectionStorage,
+  type ProjectionVersionState,
+} from '@eventfabric/core';
 import {
   connectionLock,
   openTarget,
@@ -7,6 +15,7 @@ import {
   type ConnectionLock,
   type SqliteTarget,
 } from './sqlite-database.js';
+import type { SqliteEventStore } from './sqlite-event-store.js';
 
 interface VersionRow {
   version: number;
@@ -126,6 +135,7 @@ export class SqliteProjectionStorage implements ProjectionStorage<Database.Datab
       name,
       version,
     );
+    tx.prepare('DELETE FROM projection_inline WHERE name = ? AND version <> ?').run(name, version);
     tx.prepare('UPDATE projections SET live_version = ?, updated_at = ? WHERE name = ?').run(
       version,
       Date.now(),
@@ -147,6 +157,50 @@ export class SqliteProjectionStorage implements ProjectionStorage<Database.Datab
     return tx.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
   }
 
+  async liveVersion(tx: Database.Database, name: string): Promise<number | undefined> {
+    // BEGIN IMMEDIATE already excludes a concurrent swap: SQLite has one writer at a time.
+    const live = tx
+      .prepare('SELECT live_version FROM projections WHERE name = ?')
+      .pluck()
+      .get(name) as number | null | undefined;
+    return live ?? undefined;
+  }
+
+  async markInline(
+    tx: Database.Database,
+    name: string,
+    version: number,
+    position: string,
+  ): Promise<boolean> {
+    return (
+      tx
+        .prepare(
+          'INSERT INTO projection_inline (name, version, position) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+        )
+        .run(name, version, Number(position)).changes === 1
+    );
+  }
+
+  async takeInline(
+    tx: Database.Database,
+    name: string,
+    version: number,
+    positions: readonly string[],
+  ): Promise<Set<string>> {
+    if (positions.length === 0) return new Set();
+    const lowest = Number(positions[0]);
+    const highest = Number(positions[positions.length - 1]);
+    const marked = tx
+      .prepare(
+        `DELETE FROM projection_inline WHERE name = ? AND version = ? AND position BETWEEN ? AND ?
+         RETURNING position`,
+      )
+      .pluck()
+      .all(name, version, lowest, highest) as number[];
+    const wanted = new Set(positions);
+    return new Set(marked.map(String).filter((p) => wanted.has(p)));
+  }
+
   close(): void {
     if (this.owned) releaseConnection(this.db);
   }
@@ -160,4 +214,25 @@ export class SqliteProjectionStorage implements ProjectionStorage<Database.Datab
       tx.exec(`DROP TABLE IF EXISTS ${this.tableName(name, row.version, table)}`);
     }
   }
+}
+
+/**
+ * An inline projector on a SQLite store: `appendToStream` appends and updates the live
+ * version of each projection (defined with `inline: true`) in one `BEGIN IMMEDIATE`
+ * transaction on the store's connection. Run `startProjections` beside it on the same
+ * store: it builds new versions and applies events appended any other way.
+ */
+export function createSqliteInlineProjector(
+  store: SqliteEventStore,
+  projections: readonly CompiledProjection<Database.Database>[],
+  options: Pick<InlineProjectorOptions<Database.Database>, 'logger' | 'allowForeignTypes'> = {},
+): InlineProjector {
+  return createInlineProjector({
+    ...options,
+    storage: new SqliteProjectionStorage(store),
+    projections,
+    // Inside the storage's transaction the store's append joins it (same connection).
+    append: (_tx, streamId, events, appendOptions) =>
+      store.appendToStream(streamId, events, appendOptions),
+  });
 }

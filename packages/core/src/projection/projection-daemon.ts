@@ -3,7 +3,11 @@ import { InvalidArgumentError } from '../errors/index.js';
 import type { EventStore, Subscription } from '../event-store/index.js';
 import type { Logger } from '../consumer/handler.js';
 import { silentLogger } from '../consumer/silent-logger.js';
-import type { CompiledProjection, ProjectionContext } from './projection.js';
+import {
+  projectionContext,
+  type CompiledProjection,
+  type ProjectionContext,
+} from './projection.js';
 import type { ProjectionState, ProjectionStorage } from './projection-storage.js';
 
 /** Options for {@link startProjections}. */
@@ -202,10 +206,17 @@ class ProjectionRunner<Tx> {
     const last = batch[batch.length - 1]!.position!;
     for (let attempt = 1; ; attempt++) {
       const rebuilding = !this.isLive;
+      let applied = batch;
       try {
         await this.storage.transaction(async (tx) => {
           const context = this.context(tx, rebuilding);
-          for (const event of batch) {
+          // Events an inline projector applied in their own append's transaction.
+          if (this.projection.inline) {
+            const positions = batch.map((e) => e.position!);
+            const done = await this.storage.takeInline(tx, name, version, positions);
+            if (done.size > 0) applied = batch.filter((e) => !done.has(e.position!));
+          }
+          for (const event of applied) {
             for (const handler of this.projection.route(event.type).handlers) {
               await handler(event, context);
             }
@@ -214,7 +225,7 @@ class ProjectionRunner<Tx> {
         });
         this.position = last;
         this.lastError = undefined;
-        if (!rebuilding) await this.runSideEffects(batch);
+        if (!rebuilding) await this.runSideEffects(applied);
         return;
       } catch (error) {
         const at = new Date().toISOString();
@@ -271,16 +282,12 @@ class ProjectionRunner<Tx> {
   }
 
   private context(tx: Tx, rebuilding: boolean): ProjectionContext<Tx> {
-    const { name, version, tables } = this.projection;
-    return {
+    return projectionContext(
+      this.projection,
+      this.projection.version,
+      (name, version, table) => this.storage.tableName(name, version, table),
       tx,
       rebuilding,
-      table: (table) => {
-        if (!tables.includes(table)) {
-          throw new InvalidArgumentError(`projection ${name} has no table ${table}`, { table });
-        }
-        return this.storage.tableName(name, version, table);
-      },
-    };
+    );
   }
 }

@@ -43,4 +43,24 @@ export interface ProjectionStorage<Tx = unknown> {
   drop(name: string, version: number, tables: readonly string[]): Promise<void>;
   /** Every row of a table, as JSON-comparable objects, in `tx`. */
   rows(tx: Tx, table: string): Promise<Record<string, unknown>[]>;
+  /**
+   * In `tx`: the live version of `name`, locked against a concurrent swap until `tx` ends
+   * (what an inline update reads before it writes into the live tables).
+   */
+  liveVersion(tx: Tx, name: string): Promise<number | undefined>;
+  /**
+   * In `tx`: record that the event at `position` was applied inline to `version`, in the
+   * transaction that appended it. False when it already was (a retried append).
+   */
+  markInline(tx: Tx, name: string, version: number, position: string): Promise<boolean>;
+  /**
+   * In `tx`: those of `positions` that were applied inline to `version`, which the daemon
+   * then skips; their marks are removed.
+   */
+  takeInline(
+    tx: Tx,
+    name: string,
+    version: number,
+    positions: readonly string[],
+  ): Promise<Set<string>>;
 }

@@ -42,6 +42,14 @@ export interface ProjectionDefinition<Tx = unknown> {
    * being built or rebuilt from the log.
    */
   sideEffects?: Readonly<Record<string, ProjectionHandler<Tx>>>;
+  /**
+   * Also update the live version inline: appends made through an inline projector
+   * (`createSqliteInlineProjector`, `createPostgresInlineProjector`) apply the handlers in
+   * the append's own transaction, so the append's caller reads its own writes. The daemon
+   * still builds new versions and applies events appended any other way, skipping those
+   * applied inline. @defaultValue false
+   */
+  inline?: boolean;
 }
 
 /** A definition, checked, with its handlers compiled. */
@@ -68,7 +76,7 @@ export function defineProjection<Tx = unknown>(
   if (typeof definition !== 'object' || definition === null) {
     throw new InvalidArgumentError('defineProjection needs a definition object');
   }
-  const { name, version, tables, setup, handlers, sideEffects } = definition;
+  const { name, version, tables, setup, handlers, sideEffects, inline } = definition;
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new InvalidArgumentError(
       'projection name must be lower-case letters, digits and _, starting with a letter, at most 24 characters',
@@ -93,6 +101,9 @@ export function defineProjection<Tx = unknown>(
   }
   if (new Set(tables).size !== tables.length) {
     throw new InvalidArgumentError(`projection ${name}: a table is listed twice`);
+  }
+  if (inline !== undefined && typeof inline !== 'boolean') {
+    throw new InvalidArgumentError(`projection ${name}: inline must be true or false`);
   }
   if (typeof setup !== 'function') {
     throw new InvalidArgumentError(`projection ${name} needs a setup function`);
@@ -137,4 +148,25 @@ function compileRoutes<Tx>(
     }
     return { key, handler, matches: compileTopicPattern(key) };
   });
+}
+
+/** The context handlers get while `version` of `projection` is written in `tx`. */
+export function projectionContext<Tx>(
+  projection: Pick<CompiledProjection<Tx>, 'name' | 'tables'>,
+  version: number,
+  tableName: (name: string, version: number, table: string) => string,
+  tx: Tx,
+  rebuilding: boolean,
+): ProjectionContext<Tx> {
+  const { name, tables } = projection;
+  return {
+    tx,
+    rebuilding,
+    table: (table) => {
+      if (!tables.includes(table)) {
+        throw new InvalidArgumentError(`projection ${name} has no table ${table}`, { table });
+      }
+      return tableName(name, version, table);
+    },
+  };
 }

@@ -10,6 +10,7 @@ import { migration007 } from './007-scheduled-messages.js';
 import { migration008 } from './008-sagas.js';
 import { migration009 } from './009-webhooks.js';
 import { migration010 } from './010-dead-letters-once.js';
+import { migration011 } from './011-inline-projections.js';
 
 /** A numbered, immutable schema change, rendered for one schema. */
 export interface Migration {
@@ -31,6 +32,7 @@ export const migrations: readonly Migration[] = [
   { version: 8, name: 'sagas', sql: migration008 },
   { version: 9, name: 'webhooks', sql: migration009 },
   { version: 10, name: 'dead-letters-once', sql: migration010 },
+  { version: 11, name: 'inline-projections', sql: migration011 },
 ];
 
 /**

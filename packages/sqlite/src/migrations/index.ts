@@ -8,6 +8,7 @@ import { migration006 } from './006-scheduled-messages.js';
 import { migration007 } from './007-sagas.js';
 import { migration008 } from './008-webhooks.js';
 import { migration009 } from './009-dead-letters-once.js';
+import { migration010 } from './010-inline-projections.js';
 
 /** A numbered, immutable schema change. */
 export interface Migration {
@@ -27,6 +28,7 @@ export const migrations: readonly Migration[] = [
   migration007,
   migration008,
   migration009,
+  migration010,
 ];
 
 /**
