@@ -221,6 +221,71 @@ describeWithPostgres('eventfabric serve --store postgres://… --transport amqp:
   });
 });
 
+describeWithPostgres('eventfabric serve: SIGTERM with the relay mid-stream', () => {
+  describeWithRabbitMq('graceful relay shutdown (real serve processes)', () => {
+    it('given 300 events published just before SIGTERM, when serve restarts, then the queue holds each exactly once, in order: the stopped relay checkpointed what it sent', async () => {
+      const { dir, remove } = tempDir();
+      cleanups.push(remove);
+      const schema = testSchemaName();
+      cleanups.push(() => dropSchemas([schema]));
+      const context = `t${uniqueSuffix()}`;
+      const type = `${context}.order.placed.v1`;
+      const exchange = `${context}.events`;
+      const queue = `${context}.audit`;
+      cleanups.push(() => deleteTopology({ queues: [queue], exchanges: [exchange] }));
+      const model = await amqpConnect(TEST_AMQP_URL);
+      cleanups.push(() => model.close().catch(() => undefined));
+      const channel = await model.createChannel();
+      await channel.assertExchange(exchange, 'topic', { durable: true });
+      await channel.assertQueue(queue, { durable: true });
+      await channel.bindQueue(queue, exchange, `${context}.#`);
+      const args = ['--store', storeUrl(schema), '--transport', TEST_AMQP_URL];
+      const ids = Array.from({ length: 300 }, (_, i) => `sig-${String(i).padStart(3, '0')}`);
+
+      const first = startServe(args, dir);
+      cleanups.push(() => void first.child.kill('SIGKILL'));
+      const published = await fetch(`${await first.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents-batch+json' },
+        body: JSON.stringify(
+          ids.map((id, i) => ({
+            specversion: '1.0',
+            id,
+            type,
+            source: '/shop',
+            subject: `order-${i % 7}`,
+            data: { amount: i },
+          })),
+        ),
+      });
+      first.child.kill('SIGTERM');
+      const stopped = await first.result;
+      const second = startServe(args, dir);
+      cleanups.push(() => void second.child.kill('SIGKILL'));
+      await second.url;
+      const received: string[] = [];
+      await waitFor(async () => {
+        for (;;) {
+          const message = await channel.get(queue, { noAck: true });
+          if (message === false) break;
+          received.push((JSON.parse(message.content.toString()) as { id: string }).id);
+        }
+        return received.length >= ids.length ? true : undefined;
+      });
+      await sleep(300);
+      const late = await channel.get(queue, { noAck: true });
+      second.child.kill('SIGTERM');
+      const { code } = await second.result;
+
+      expect(published.status).toBe(201);
+      expect(stopped.code).toBe(0);
+      expect(received).toEqual(ids);
+      expect(late).toBe(false);
+      expect(code).toBe(0);
+    });
+  });
+});
+
 describeWithNats('eventfabric serve --transport nats://…', () => {
   it('given a SQLite store, when an event is published over HTTP, then the relay puts it in its context stream on JetStream', async () => {
     const { dir, remove } = tempDir();
