@@ -205,7 +205,8 @@ class PollingDispatcher implements WebhookDispatcher {
       const { outcome, post, error } = await this.send(subscription, delivery, at);
       this.attempted++;
       this.metrics.observeAttempt(outcome, post.latencyMs / 1000);
-      const result = await this.settle(subscription, delivery, outcome, at);
+      // Delays run from the attempt's end, so a slow or timed-out attempt still leaves them.
+      const result = await this.settle(subscription, delivery, outcome, this.now());
       const attempt: DeliveryAttempt = {
         deliveryId: delivery.id,
         subscriptionId: subscription.id,
