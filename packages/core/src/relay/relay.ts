@@ -91,7 +91,13 @@ class StoreRelay implements Relay {
   private buffer: StoredEvent[] = [];
   /** Position of the last event read (forwarded or skipped), not yet checkpointed. */
   private readUpTo: string | undefined;
+  /** Position up to which events have been handed to a send (running or done). */
+  private takenUpTo: string | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** A send queued behind the running one and not started: it takes the buffer as it starts. */
+  private pendingSend: Promise<void> | undefined;
+  /** The last batch's checkpoint, written while the next batch is forwarded. */
+  private checkpointing: Promise<void> = Promise.resolve();
   private flushScheduled = false;
   /** Bumped whenever the lease is taken or lost: work of an older term is dropped. */
   private term = 0;
@@ -179,6 +185,7 @@ class StoreRelay implements Relay {
       await subscription?.stop();
       if (this.active) {
         await this.flush();
+        await this.checkpointing;
         await this.options.checkpoints
           .release(this.name, this.owner)
           .catch((error: unknown) => this.logger.warn({ err: error }, 'relay release failed'));
@@ -195,7 +202,9 @@ class StoreRelay implements Relay {
     const term = ++this.term;
     this.position = position;
     this.readUpTo = position;
+    this.takenUpTo = position;
     this.buffer = [];
+    this.pendingSend = undefined;
     this.logger.info({ owner: this.owner, after: position ?? 'start' }, 'relay active');
     const subscription = this.options.store.subscribe({
       after: position,
@@ -241,15 +250,29 @@ class StoreRelay implements Relay {
     }
   }
 
-  /** Queue the buffer's forward behind the one in flight; resolves when it is done. */
+  /**
+   * Queue a forward of the buffer behind the one in flight; resolves when it is done. The
+   * queued send takes the buffer when it starts, not now: pages read while a forward is in
+   * flight go out together as one batch (at most `batchSize`: a full buffer stops reading),
+   * so a slow destination gets fewer, larger batches instead of a growing queue of small
+   * ones, each paying its own confirm and checkpoint.
+   */
   private flush(): Promise<void> {
-    const upTo = this.readUpTo;
-    if (upTo === this.position && this.buffer.length === 0) return this.chain;
-    const batch = this.buffer;
-    this.buffer = [];
+    if (this.pendingSend) return this.pendingSend;
+    if (this.readUpTo === this.takenUpTo && this.buffer.length === 0) return this.chain;
     const term = this.term;
-    this.chain = this.chain.then(() => this.send(batch, upTo, term));
-    return this.chain;
+    const next: Promise<void> = this.chain.then(() => {
+      if (this.pendingSend === next) this.pendingSend = undefined;
+      if (term !== this.term) return;
+      const batch = this.buffer;
+      const upTo = this.readUpTo;
+      this.buffer = [];
+      this.takenUpTo = upTo;
+      return this.send(batch, upTo, term);
+    });
+    this.pendingSend = next;
+    this.chain = next;
+    return next;
   }
 
   private async send(batch: StoredEvent[], upTo: string | undefined, term: number): Promise<void> {
@@ -274,6 +297,15 @@ class StoreRelay implements Relay {
       this.name,
       batch.map((e) => e.time),
     );
+    // The previous batch's checkpoint ran beside this forward; at most one is in flight, so
+    // a crash re-sends at most two batches. Checkpoints still advance in order, each only
+    // after its batch's forward resolved.
+    await this.checkpointing;
+    if (term !== this.term) return;
+    this.checkpointing = this.checkpoint(upTo, term);
+  }
+
+  private async checkpoint(upTo: string, term: number): Promise<void> {
     let held: boolean;
     try {
       held = await this.options.checkpoints.advance(this.name, this.owner, upTo, this.leaseMs);
@@ -282,6 +314,7 @@ class StoreRelay implements Relay {
       this.logger.warn({ err: error }, 'relay checkpoint failed');
       return;
     }
+    if (term !== this.term) return;
     if (!held) {
       this.standDown('lease lost');
       return;
