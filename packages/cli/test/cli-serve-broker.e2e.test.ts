@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { connect as amqpConnect } from 'amqplib';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   TEST_AMQP_URL,
   deleteTopology,
@@ -11,7 +11,7 @@ import {
   uniqueSuffix,
 } from '../../rabbitmq/test/rabbitmq-available.js';
 import { TEST_NATS_URL, deleteStreams, describeWithNats } from '../../nats/test/nats-available.js';
-import { collect, sleep, spawnCli, tempDir } from './cli-harness.js';
+import { collect, runCli, sleep, spawnCli, tempDir } from './cli-harness.js';
 import { describeWithPostgres, dropSchemas, storeUrl, testSchemaName } from './pg-available.js';
 
 /** A TCP proxy in front of a broker: stopping it is the broker going away, for this client only. */
@@ -318,5 +318,37 @@ describeWithNats('eventfabric serve --transport nats://…', () => {
     expect(ready.body.transport).toMatchObject({ status: 'ok', kind: 'nats', connection: 'open' });
     expect(stored?.json()).toMatchObject({ id: 'nats-1', type, subject: 'order-1' });
     expect(code).toBe(0);
+  });
+});
+
+describe('eventfabric serve --transport: refused before it listens', () => {
+  it('given a URL of another scheme, --forward without a broker, a broker nobody answers on, or a malformed pattern, then each exits with its code and serves nothing', async () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const serve = (args: string[]) =>
+      runCli(['serve', '--port', '0', '--json', ...args], { cwd: dir });
+
+    const results = [
+      await serve(['--transport', 'kafka://broker:9092']),
+      await serve(['--forward', 'shop.*']),
+      await serve(['--transport', 'amqp://guest:secret@127.0.0.1:1']),
+      await serve(['--transport', 'nats://127.0.0.1:1']),
+      await serve(['--transport', 'amqp://127.0.0.1:1', '--forward', 'Shop Orders']),
+    ];
+
+    expect(
+      results.map((r) => [
+        r.code,
+        (JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { error: { code: string } }).error.code,
+        r.stdout,
+      ]),
+    ).toEqual([
+      [1, 'INVALID_CONFIG', ''],
+      [1, 'INVALID_CONFIG', ''],
+      [1, 'TRANSPORT_UNAVAILABLE', ''],
+      [1, 'TRANSPORT_UNAVAILABLE', ''],
+      [2, 'INVALID_ARGUMENT', ''],
+    ]);
+    expect(results[2]!.stderr).not.toContain('secret');
   });
 });
