@@ -54,8 +54,9 @@ export function registerServeCommand(program: Command, run: ActionRunner): void 
     .description(
       'run the HTTP API over the store: publish CloudEvents (structured, batch, binary), ' +
         'append and read streams, query $all, follow it over SSE, manage schemas and dead ' +
-        'letters; /healthz, /readyz and /metrics. Runs until SIGINT or SIGTERM, then shuts ' +
-        'down gracefully',
+        "letters, replay handlers and rebuild projections (the config file's); /healthz, " +
+        '/readyz and /metrics. With --transport it also relays the log to RabbitMQ or NATS. ' +
+        'Runs until SIGINT or SIGTERM, then shuts down gracefully',
     )
     .option('-p, --port <port>', `port to listen on; 0 picks a free one`, parsePort, DEFAULT_PORT)
     .option('--host <host>', 'address to bind (loopback only without API keys)', DEFAULT_HOST)
