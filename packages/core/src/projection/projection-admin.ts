@@ -55,7 +55,7 @@ export function selectProjections<Tx>(
   if (found) return [found];
   throw new NotFoundError(
     `no projection named "${name}" (configured: ${projections.map((p) => p.name).join(', ') || 'none'})`,
-    { projection: name },
+    { resource: 'projection', projection: name },
   );
 }
 
