@@ -33,6 +33,8 @@ export class ConfirmPublisher {
   private slotWaiters: (() => void)[] = [];
   /** Messages published and not yet confirmed, returned or failed. */
   inflight = 0;
+  /** How every message published so far ended, for metrics. */
+  readonly settled = { confirmed: 0, returned: 0, failed: 0 };
 
   constructor(
     private readonly connection: RecoveringConnection,
@@ -52,19 +54,34 @@ export class ConfirmPublisher {
     await declared;
   }
 
-  /** Publish every message; resolves with each one's outcome, in order. */
+  /**
+   * Publish every message; resolves with each one's outcome, in order. Once one fails (a
+   * nack, a lost connection), the rest are not sent and the call fails with that error: the
+   * caller publishes the batch again.
+   */
   async publish(messages: readonly OutgoingMessage[]): Promise<Outcome[]> {
     const outcomes: Promise<Outcome>[] = [];
+    let failure: Error | undefined;
     try {
       for (const message of messages) {
         if (this.inflight >= this.window) await this.slot();
+        if (failure) break;
         const channel = await this.confirmChannel();
-        outcomes.push(this.send(channel, message));
+        if (failure) break;
+        const outcome = this.send(channel, message);
+        // Heard at once: the loop may wait (a slot, a reconnect) long after a rejection,
+        // which must never count as unhandled (Node ends the process on one).
+        outcome.catch((error: Error) => (failure ??= error));
+        outcomes.push(outcome);
       }
     } catch (error) {
       // The messages already sent still settle; nobody is left with an unheard rejection.
       await Promise.allSettled(outcomes);
       throw error;
+    }
+    if (failure) {
+      await Promise.allSettled(outcomes);
+      throw failure;
     }
     return Promise.all(outcomes);
   }
@@ -84,7 +101,9 @@ export class ConfirmPublisher {
         try {
           if (this.inflight >= this.window) await this.slot();
           const channel = await this.confirmChannel();
-          outcomes.push(this.send(channel, message));
+          const outcome = this.send(channel, message);
+          outcome.catch(() => undefined);
+          outcomes.push(outcome);
           continue;
         } catch (error) {
           failure = error as Error;
@@ -108,12 +127,14 @@ export class ConfirmPublisher {
         settle: (outcome) => {
           if (done) return;
           done = true;
+          this.settled[outcome]++;
           this.release(pending);
           resolve(outcome);
         },
         fail: (error) => {
           if (done) return;
           done = true;
+          this.settled.failed++;
           this.release(pending);
           reject(error);
         },

@@ -19,6 +19,8 @@ export class RecoveringConnection {
   generation = 0;
   /** How many times the connection was lost and made again. */
   reconnects = 0;
+  /** How many times the connection was lost (a loss not yet made good counts here only). */
+  losses = 0;
   private model: ChannelModel | undefined;
   private waiters: { resolve: (m: ChannelModel) => void; reject: (e: Error) => void }[] = [];
   private readonly listeners = new Set<OnConnected>();
@@ -122,6 +124,7 @@ export class RecoveringConnection {
     if (this.model !== model || this.state === 'closed') return;
     this.model = undefined;
     this.state = 'reconnecting';
+    this.losses++;
     const reason = error ?? this.lastError ?? new Error('connection closed by the broker');
     this.lastError = reason;
     for (const listener of this.lossListeners) listener(reason);

@@ -32,3 +32,4 @@ export {
   type QueuedDeadLetter,
   type QueuedDeadLetterReason,
 } from './dead-letter-message.js';
+export { registerRabbitMqMetrics, type RabbitMqMetricsOptions } from './rabbitmq-metrics.js';

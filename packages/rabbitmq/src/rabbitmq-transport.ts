@@ -47,8 +47,16 @@ export interface RabbitMqTransportStatus {
   connection: ConnectionState;
   /** Connections lost and made again since start. */
   reconnects: number;
+  /** Connections lost since start (one still being made again included). */
+  losses: number;
   /** Publishes awaiting their broker confirm. */
   unconfirmed: number;
+  /**
+   * How publishes ended since start: confirmed, returned by the broker (nothing bound:
+   * unroutable) or failed (nacked, or the connection went before the confirm). Retry and
+   * dead-letter copies count too.
+   */
+  published: { confirmed: number; returned: number; failed: number };
   /** Groups this transport consumes, one entry per running member. */
   subscriptions: string[];
 }
@@ -90,7 +98,9 @@ export class RabbitMqTransport implements Transport {
     return {
       connection: this.connection.state,
       reconnects: this.connection.reconnects,
+      losses: this.connection.losses,
       unconfirmed: this.publisher.inflight,
+      published: { ...this.publisher.settled },
       subscriptions: [...this.subscriptions].map((s) => s.group),
     };
   }
