@@ -92,6 +92,30 @@ describe('eventfabric projections', () => {
       stderr: '',
     });
 
+    // Without --force a live version is left as is; with it, it is rebuilt in place.
+    const kept = await runCli(['projections', 'rebuild', 'totals', ...store], { cwd });
+    expect(kept.stdout).toBe('totals is live at version 1: nothing to build\n');
+    expect(query(path, "SELECT amount FROM member_totals WHERE member = 'm2'")).toEqual([
+      { amount: 1 },
+    ]);
+    const repaired = await runCli(['projections', 'rebuild', 'totals', '--force', ...store], {
+      cwd,
+    });
+    expect(repaired).toEqual({
+      code: 0,
+      stdout: 'totals version 1 rebuilt in place at position 3 (2 differing rows replaced)\n',
+      stderr: '',
+    });
+    expect(query(path, 'SELECT * FROM member_totals ORDER BY member')).toEqual([
+      { member: 'm1', amount: 17 },
+      { member: 'm2', amount: 5 },
+    ]);
+    const clean = await runCli(['projections', 'verify', 'totals', ...store], { cwd });
+    expect(clean.code).toBe(0);
+    expect(
+      query(path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'p_totals_%'"),
+    ).toEqual([{ name: 'p_totals_v1_member_totals' }]);
+
     // Version 2 doubles amounts: built beside version 1, swapped in, version 1 dropped.
     const env = { TOTALS_VERSION: '2' };
     const v2 = await runCli(['projections', 'rebuild', 'totals', ...store], { cwd, env });

@@ -147,6 +147,11 @@ export class PostgresProjectionStorage implements ProjectionStorage<PostgresTran
     });
   }
 
+  async replaceRows(tx: PostgresTransaction, from: string, to: string): Promise<void> {
+    await tx.query(`DELETE FROM ${to}`);
+    await tx.query(`INSERT INTO ${to} SELECT * FROM ${from}`);
+  }
+
   async rows(tx: PostgresTransaction, table: string): Promise<Record<string, unknown>[]> {
     return (await tx.query(`SELECT * FROM ${table}`)).rows;
   }

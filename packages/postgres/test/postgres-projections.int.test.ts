@@ -2,6 +2,7 @@ import { afterAll, afterEach, expect, it } from 'vitest';
 import {
   createEvent,
   defineProjection,
+  rebuildProjection,
   startProjections,
   verifyProjection,
   type ProjectionDaemon,
@@ -148,5 +149,48 @@ describeWithPostgres('projections on PostgreSQL', () => {
       equal: false,
       differences: [{ table: 'balances', missing: [{ member: 'm1', cents: 10 }], unexpected: [] }],
     });
+  });
+
+  it('repairs a tampered live model in place (a forced rebuild) and drops the shadow', async () => {
+    const { store, storage, schema } = await open();
+    await contribute(store, 'm1', 10);
+    await contribute(store, 'm2', 4);
+    const daemon = await startProjections({ store, storage, projections: [balances(1)] });
+    await daemon.whenLive('balances');
+    await daemon.stop();
+    await store.pool.query(`UPDATE "${schema}".p_balances_v1_balances SET cents = 99`);
+    const result = await rebuildProjection({
+      store,
+      storage,
+      projection: balances(1),
+      force: true,
+    });
+    expect(result).toMatchObject({ name: 'balances', version: 1, built: true, replaced: null });
+    expect(result.repaired).toEqual([
+      {
+        table: 'balances',
+        missing: [
+          { member: 'm1', cents: 10 },
+          { member: 'm2', cents: 4 },
+        ],
+        unexpected: [
+          { member: 'm1', cents: 99 },
+          { member: 'm2', cents: 99 },
+        ],
+      },
+    ]);
+    const { rows } = await store.pool.query(
+      `SELECT member, cents FROM "${schema}".balances ORDER BY member`,
+    );
+    expect(rows).toEqual([
+      { member: 'm1', cents: 10 },
+      { member: 'm2', cents: 4 },
+    ]);
+    const shadows = await store.pool.query(
+      `SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'p_balances_v0_%'`,
+      [schema],
+    );
+    expect(shadows.rows).toEqual([]);
+    expect((await verifyProjection({ store, storage, projection: balances(1) })).equal).toBe(true);
   });
 });

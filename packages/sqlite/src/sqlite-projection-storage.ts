@@ -153,6 +153,10 @@ export class SqliteProjectionStorage implements ProjectionStorage<Database.Datab
     });
   }
 
+  async replaceRows(tx: Database.Database, from: string, to: string): Promise<void> {
+    tx.exec(`DELETE FROM ${to}; INSERT INTO ${to} SELECT * FROM ${from}`);
+  }
+
   async rows(tx: Database.Database, table: string): Promise<Record<string, unknown>[]> {
     return tx.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
   }

@@ -101,19 +101,41 @@ Examples:
     .description(
       'build the configured version of a projection from the start of the log into its own ' +
         'tables while the live version keeps serving, swap it in once it has caught up, and ' +
-        'drop the old tables. A projection already live at its configured version is left as is',
+        'drop the old tables. A projection already live at its configured version is left as ' +
+        'is, unless --force rebuilds it in place (its rows replaced in one transaction)',
     )
+    .option('--force', 'rebuild a projection live at its configured version too, in place')
     .action(
       run(async (ctx, command) => {
         const config = ctx.config();
         const [name] = command.args as [string];
+        const { force } = command.opts<{ force?: boolean }>();
         const [projection] = select(requireProjections(config), name);
         await withStorage(config, async (opened, storage) => {
           const result = await rebuildProjection({
             store: opened.store,
             storage,
             projection: projection!,
+            force: force === true,
           });
+          if (result.repaired !== undefined) {
+            const rows = result.repaired.reduce(
+              (n, d) => n + d.missing.length + d.unexpected.length,
+              0,
+            );
+            ctx.out.result(
+              `${name} version ${result.version} rebuilt in place at position ${result.position ?? '-'}` +
+                ` (${rows} differing ${plural(rows, 'row')} replaced)`,
+              {
+                name,
+                version: result.version,
+                built: true,
+                position: result.position,
+                repaired: result.repaired,
+              },
+            );
+            return;
+          }
           if (!result.built) {
             ctx.out.result(`${name} is live at version ${result.version}: nothing to build`, {
               name,

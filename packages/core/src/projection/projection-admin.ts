@@ -4,6 +4,7 @@ import type { Logger } from '../consumer/handler.js';
 import type { CompiledProjection } from './projection.js';
 import type { ProjectionStorage, ProjectionVersionState } from './projection-storage.js';
 import { startProjections } from './projection-daemon.js';
+import { repairProjection, type TableDifference } from './verify-projection.js';
 
 /** A configured projection and the version readers see (`eventfabric projections list`). */
 export interface ProjectionListing {
@@ -40,6 +41,8 @@ export interface RebuildProjectionResult {
   position: string | null;
   /** The version that was live before and was dropped, if any. */
   replaced: number | null;
+  /** With `force` on a live version: the rows the rebuild replaced, per table. */
+  repaired?: TableDifference[];
 }
 
 /**
@@ -120,6 +123,11 @@ export interface RebuildProjectionOptions<Tx> {
   projection: CompiledProjection<Tx>;
   /** Stop building (the work done so far stays, and resumes next time). @defaultValue never */
   signal?: AbortSignal;
+  /**
+   * Rebuild a projection live at its configured version too: in place, from the log, its
+   * rows replaced in one transaction ({@link repairProjection}). @defaultValue false
+   */
+  force?: boolean;
   /** @defaultValue a silent logger */
   logger?: Logger;
 }
@@ -128,7 +136,8 @@ export interface RebuildProjectionOptions<Tx> {
  * Build the configured version of a projection from the start of the log beside the live
  * one, swap it in once it has caught up, and drop the old version: what `eventfabric
  * projections rebuild` and `POST /v1/projections/:name/rebuild` do. A projection already live
- * at its configured version is left as is (`built: false`). Do not run it while a daemon
+ * at its configured version is left as is (`built: false`), unless `force` rebuilds it in
+ * place. Do not run it while a daemon
  * (`projections run`) runs the same projection elsewhere.
  * @throws InvalidArgumentError when `signal` aborts before the swap
  */
@@ -138,6 +147,17 @@ export async function rebuildProjection<Tx>(
   const { store, storage, projection, signal } = options;
   const before = await storage.state(projection.name);
   const replaced = before.live ?? null;
+  if (before.live === projection.version && options.force === true) {
+    const repaired = await repairProjection({ store, storage, projection });
+    return {
+      name: projection.name,
+      version: projection.version,
+      built: true,
+      position: repaired.position ?? null,
+      replaced: null,
+      repaired: repaired.differences,
+    };
+  }
   if (before.live === projection.version) {
     return {
       name: projection.name,

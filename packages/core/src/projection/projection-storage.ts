@@ -41,6 +41,8 @@ export interface ProjectionStorage<Tx = unknown> {
   promote(tx: Tx, name: string, version: number, tables: readonly string[]): Promise<void>;
   /** Drop `version`'s tables and state (a verification's shadow), in its own transaction. */
   drop(name: string, version: number, tables: readonly string[]): Promise<void>;
+  /** In `tx`: replace every row of table `to` with the rows of table `from` (SQL names). */
+  replaceRows(tx: Tx, from: string, to: string): Promise<void>;
   /** Every row of a table, as JSON-comparable objects, in `tx`. */
   rows(tx: Tx, table: string): Promise<Record<string, unknown>[]>;
   /**

@@ -35,6 +35,8 @@ export async function verifyProjection<Tx>(options: {
   storage: ProjectionStorage<Tx>;
   projection: CompiledProjection<Tx>;
   batchSize?: number;
+  /** Leave the shadow tables for the caller to use and drop ({@link repairProjection}). */
+  keepShadow?: boolean;
 }): Promise<VerifyResult> {
   const { store, storage, projection } = options;
   const { name, version, tables } = projection;
@@ -84,8 +86,63 @@ export async function verifyProjection<Tx>(options: {
       };
     }
   } finally {
-    await storage.drop(name, SHADOW_VERSION, tables);
+    if (!options.keepShadow) await storage.drop(name, SHADOW_VERSION, tables);
   }
+}
+
+/** What {@link repairProjection} did. */
+export interface RepairResult {
+  name: string;
+  version: number;
+  /** The log position the live model was rebuilt to. */
+  position: string | undefined;
+  /** The rows replaced, per table: what verify would have reported. */
+  differences: TableDifference[];
+}
+
+/**
+ * Rebuild the live version of a projection in place, without raising its version (a read
+ * model damaged by hand, or a handler bug fixed without a table change): build it from the
+ * log into shadow tables up to the live checkpoint, then, in one transaction, replace the
+ * live tables' rows with the shadow's, provided the live checkpoint has not moved. Readers
+ * see the old rows or the new, never a mix. Side effects never run.
+ * @throws InvalidArgumentError when the projection is not live at `projection.version`, or
+ *   when the live model kept moving (a daemon is running it): stop the daemon first
+ */
+export async function repairProjection<Tx>(options: {
+  store: EventStore;
+  storage: ProjectionStorage<Tx>;
+  projection: CompiledProjection<Tx>;
+  batchSize?: number;
+}): Promise<RepairResult> {
+  const { storage, projection } = options;
+  const { name, version, tables } = projection;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const verified = await verifyProjection({ ...options, keepShadow: true });
+      const replaced = await storage.transaction(async (tx) => {
+        const now = (await storage.state(name)).versions.find((v) => v.version === version);
+        if (now?.position !== verified.position) return false;
+        for (const table of tables) {
+          await storage.replaceRows(
+            tx,
+            storage.tableName(name, SHADOW_VERSION, table),
+            storage.tableName(name, version, table),
+          );
+        }
+        return true;
+      });
+      if (replaced) {
+        return { name, version, position: verified.position, differences: verified.differences };
+      }
+    } finally {
+      await storage.drop(name, SHADOW_VERSION, tables);
+    }
+  }
+  throw new InvalidArgumentError(
+    `projection ${name} kept moving while it was rebuilt: stop the daemon running it first`,
+    { name, version },
+  );
 }
 
 /** Apply the events after `from` up to `to` to the shadow, a page per transaction. */
