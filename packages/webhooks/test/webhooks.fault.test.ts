@@ -1,10 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEvent } from '@eventfabric/core';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEvent, type CloudEvent } from '@eventfabric/core';
 import { createSqliteTransport, type SqliteTransport } from '@eventfabric/sqlite';
-import { startWebhookEngine, type WebhookEngine } from '../src/index.js';
+import {
+  TEST_PG_URL,
+  describeWithPostgres,
+  freshStores,
+} from '../../postgres/test/pg-available.js';
+import {
+  WebhookService,
+  createPostgresWebhookStore,
+  startWebhookEngine,
+  type WebhookEngine,
+  type WebhookStore,
+} from '../src/index.js';
 import { ALLOW_LOOPBACK, openFixture, type Fixture } from './harness.js';
 import { Receiver, until } from './receiver.js';
 
@@ -145,82 +156,135 @@ describe('webhook faults against a local receiver', () => {
     }
   });
 
-  it('given the engine process killed with SIGKILL mid-retry and restarted, then no delivery is lost', async () => {
-    const subscription = await f.service.create('acme', { url: receiver.url });
-    const seen = new Map<string, number>();
-    const events = Array.from({ length: 5 }, (_, i) => order(i));
-    await f.events.appendMany(events.slice(0, 3));
-    const run = () => {
-      const child = spawn(
-        process.execPath,
-        [
-          CLI_BIN,
-          '--store',
-          `sqlite:${join(f.dir, 'store.db')}`,
-          'webhooks',
-          'run',
-          '--allow',
-          '127.0.0.1/32',
-          '--retry-schedule',
-          '400,400,400,400,400',
-          '--jitter',
-          '0',
-          '--timeout-ms',
-          '300',
-          '--lease-ms',
-          '1000',
-          '--poll-ms',
-          '50',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('exit', (code, signal) => {
-        if (code !== null && code !== 0) console.error(`webhooks run exited ${code}: ${stderr}`);
-        void signal;
-      });
-      children.push(child);
-      return child;
-    };
-    // The first six requests fail: the first run dies with retries scheduled.
-    for (let i = 0; i < 6; i++) receiver.cues.push({ status: 500, body: 'retry me' });
-    const first = run();
-    // Killed once the first failures are logged and retries are scheduled.
-    await until(
-      async () =>
-        (await f.store.listAttempts({ subscriptionId: subscription.id, limit: 100 })).length >= 3,
-      'failed attempts',
-      20_000,
-    );
-    first.kill('SIGKILL');
-    await new Promise((resolve) => first.once('exit', resolve));
-    // It died mid-retry: deliveries wait for their next attempt, none delivered yet.
-    const atKill = await f.service.deliveries('acme', subscription.id, { limit: 100 });
-    expect(atKill.filter((d) => d.status === 'pending' && d.attempts >= 1).length).toBeGreaterThan(
-      0,
-    );
-    expect(atKill.filter((d) => d.status === 'delivered')).toEqual([]);
-    // Events appended while no engine runs are fanned out after the restart.
-    await f.events.appendMany(events.slice(3));
-    // A request in flight at the kill would be retried after its lease: hang the next one too.
-    receiver.cues.unshift({ hang: true });
-    run();
-    await until(
-      async () =>
-        (await f.service.deliveries('acme', subscription.id, { limit: 100 })).filter(
-          (d) => d.status === 'delivered',
-        ).length === 5,
-      'every delivery delivered',
-      40_000,
-    );
-    for (const r of receiver.received) {
-      const id = r.headers['webhook-id'] as string;
-      seen.set(id, (seen.get(id) ?? 0) + 1);
-    }
-    expect([...seen.keys()].sort()).toEqual(events.map((e) => e.id).sort());
-    const deliveries = await f.service.deliveries('acme', subscription.id, { limit: 100 });
-    expect(deliveries.map((d) => d.eventId).sort()).toEqual(events.map((e) => e.id).sort());
-    expect(deliveries.every((d) => d.status === 'delivered')).toBe(true);
+  it('given the engine process killed with SIGKILL mid-retry and restarted, then no delivery is lost (SQLite)', async () => {
+    await killMidRetry({
+      storeUrl: `sqlite:${join(f.dir, 'store.db')}`,
+      append: (events) => f.events.appendMany(events),
+      service: f.service,
+      store: f.store,
+      receiver,
+      children,
+    });
   }, 60_000);
 });
+
+describeWithPostgres('webhook faults on PostgreSQL', () => {
+  const stores = freshStores('ef_webhooks_fault', 4);
+  const children: ChildProcess[] = [];
+  let receiver: Receiver;
+  beforeEach(async () => {
+    receiver = new Receiver();
+    await receiver.start();
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    await receiver.close();
+  });
+  afterAll(() => stores.cleanup());
+
+  it('given the engine process killed with SIGKILL mid-retry and restarted, then no delivery is lost (PostgreSQL)', async () => {
+    const store = await stores.open();
+    const webhooks = createPostgresWebhookStore(store);
+    const url = new URL(TEST_PG_URL);
+    url.searchParams.set('schema', store.schema);
+    await killMidRetry({
+      storeUrl: url.href,
+      append: (events) => store.appendMany(events),
+      service: new WebhookService({ store: webhooks, events: store, allow: ALLOW_LOOPBACK }),
+      store: webhooks,
+      receiver,
+      children,
+    });
+  }, 60_000);
+});
+
+interface KillScenario {
+  storeUrl: string;
+  append: (events: CloudEvent[]) => Promise<unknown>;
+  service: WebhookService;
+  store: WebhookStore;
+  receiver: Receiver;
+  children: ChildProcess[];
+}
+
+/**
+ * Run `eventfabric webhooks run` as a child process against a failing receiver, SIGKILL it
+ * while deliveries wait for their retries, append more while it is down, restart it (its
+ * first request then hangs past the timeout), and check every event arrives and every
+ * delivery is delivered; a SIGTERM then stops it cleanly.
+ */
+async function killMidRetry(s: KillScenario): Promise<void> {
+  const subscription = await s.service.create('acme', { url: s.receiver.url });
+  const events = Array.from({ length: 5 }, (_, i) => order(i));
+  await s.append(events.slice(0, 3));
+  const run = () => {
+    const child = spawn(
+      process.execPath,
+      [
+        CLI_BIN,
+        '--store',
+        s.storeUrl,
+        'webhooks',
+        'run',
+        '--allow',
+        '127.0.0.1/32',
+        '--retry-schedule',
+        '400,400,400,400,400',
+        '--jitter',
+        '0',
+        '--timeout-ms',
+        '300',
+        '--lease-ms',
+        '1000',
+        '--poll-ms',
+        '50',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        if (code !== null && code !== 0) console.error(`webhooks run exited ${code}: ${stderr}`);
+        resolve(code);
+      }),
+    );
+    s.children.push(child);
+    return { child, exited };
+  };
+  // The first six requests fail: the first run dies with retries scheduled.
+  for (let i = 0; i < 6; i++) s.receiver.cues.push({ status: 500, body: 'retry me' });
+  const first = run();
+  await until(
+    async () =>
+      (await s.store.listAttempts({ subscriptionId: subscription.id, limit: 100 })).length >= 3,
+    'failed attempts',
+    20_000,
+  );
+  first.child.kill('SIGKILL');
+  await first.exited;
+  // It died mid-retry: deliveries wait for their next attempt, none delivered yet.
+  const atKill = await s.service.deliveries('acme', subscription.id, { limit: 100 });
+  expect(atKill.filter((d) => d.status === 'pending' && d.attempts >= 1).length).toBeGreaterThan(0);
+  expect(atKill.filter((d) => d.status === 'delivered')).toEqual([]);
+  // Events appended while no engine runs are fanned out after the restart.
+  await s.append(events.slice(3));
+  // The restarted engine's first request hangs past its timeout, and is retried too.
+  s.receiver.cues.unshift({ hang: true });
+  const second = run();
+  await until(
+    async () =>
+      (await s.service.deliveries('acme', subscription.id, { limit: 100 })).filter(
+        (d) => d.status === 'delivered',
+      ).length === 5,
+    'every delivery delivered',
+    40_000,
+  );
+  const seen = new Set(s.receiver.received.map((r) => r.headers['webhook-id'] as string));
+  expect([...seen].sort()).toEqual(events.map((e) => e.id).sort());
+  const deliveries = await s.service.deliveries('acme', subscription.id, { limit: 100 });
+  expect(deliveries.map((d) => d.eventId).sort()).toEqual(events.map((e) => e.id).sort());
+  expect(deliveries.every((d) => d.status === 'delivered')).toBe(true);
+  second.child.kill('SIGTERM');
+  expect(await second.exited).toBe(0);
+}
