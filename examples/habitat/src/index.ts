@@ -12,3 +12,7 @@ export { EventPublisher, type UnitOfWork, type Published } from './platform/even
 export type { Faults, AllocationStepName, BoundedContext } from './platform/context.js';
 export { allocatePatronage, type MemberAllocation } from './treasury/allocation.js';
 export { SCHEMAS_DIR, loadHabitatSchemas } from './platform/schemas.js';
+export { auditAllocation, formatAudit, type AllocationAudit } from './treasury/audit.js';
+export { renderCatalog, CATALOG_PATH } from './catalog/render.js';
+export { startDemo, banner, type StartOptions, type RunningDemo } from './cli/start.js';
+export { seedDemo } from './cli/seed.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'amqplib';
+import { connect, type Channel } from 'amqplib';
 import pg from 'pg';
 import { describe } from 'vitest';
 import {
@@ -54,7 +54,7 @@ export function uniqueSuffix(): string {
 /** Delete the queues of these consumer groups, and the context exchanges when unused. */
 export async function deleteTopology(groups: readonly string[]): Promise<void> {
   const model = await connect(TEST_AMQP_URL);
-  const attempt = async (work: (channel: import('amqplib').Channel) => Promise<unknown>) => {
+  const attempt = async (work: (channel: Channel) => Promise<unknown>) => {
     const channel = await model.createChannel();
     channel.on('error', () => undefined);
     await work(channel).catch(() => undefined);

@@ -68,13 +68,21 @@ export interface Backend {
 export interface EmbeddedBackendOptions {
   /** The SQLite file. */
   path: string;
+  /**
+   * Types without a schema: Habitat's own all have one; `allow` lets the same store take
+   * other applications' events (the server's routes). @defaultValue 'reject'
+   */
+  unknownTypes?: 'reject' | 'allow';
 }
 
 /** The embedded default: one SQLite file holds the log, the queue and every table. */
 export async function openEmbeddedBackend(options: EmbeddedBackendOptions): Promise<Backend> {
   const store = createSqliteEventStore({ path: options.path });
   try {
-    const schemas = await createSchemaRegistry({ storage: store });
+    const schemas = await createSchemaRegistry({
+      storage: store,
+      unknownTypes: options.unknownTypes ?? 'reject',
+    });
     await loadHabitatSchemas(schemas);
     store.useSchemas(schemas);
     const db = store.db;
@@ -157,6 +165,8 @@ export interface PostgresBackendOptions {
   schema?: string;
   /** e.g. `amqp://guest:guest@127.0.0.1:5672` */
   amqpUrl: string;
+  /** @defaultValue 'reject' (see {@link EmbeddedBackendOptions.unknownTypes}) */
+  unknownTypes?: 'reject' | 'allow';
 }
 
 /**
@@ -171,7 +181,10 @@ export async function openPostgresBackend(options: PostgresBackendOptions): Prom
     poolSize: 20,
   });
   try {
-    const schemas = await createSchemaRegistry({ storage: store });
+    const schemas = await createSchemaRegistry({
+      storage: store,
+      unknownTypes: options.unknownTypes ?? 'reject',
+    });
     await loadHabitatSchemas(schemas);
     store.useSchemas(schemas);
     const qualified = (name: string): string => `"${schema}".${name}`;
