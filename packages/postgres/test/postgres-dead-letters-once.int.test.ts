@@ -48,7 +48,9 @@ describeWithPostgres('migration 010: one dead letter per handler and event id', 
     }
 
     // When the pending migration runs.
-    expect(await migrate(pool, schema)).toEqual([10]);
+    expect(await migrate(pool, schema)).toEqual(
+      migrations.filter((m) => m.version >= 10).map((m) => m.version),
+    );
 
     // Then the first copy (lowest id) of each pair is kept, and adding again keeps it.
     const store = createPostgresDeadLetterStore({ pool, schema });
