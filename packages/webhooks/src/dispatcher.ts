@@ -199,8 +199,12 @@ class PollingDispatcher implements WebhookDispatcher {
   private async attempt(delivery: WebhookDelivery): Promise<void> {
     try {
       const subscription = await this.store.getSubscription(delivery.subscriptionId);
-      // Deleted or disabled since the claim: leave it; the lease runs out.
-      if (subscription === undefined || !subscription.enabled) return;
+      // Disabled since the claim: give the claim back, uncounted. (A deleted subscription's
+      // deliveries are gone with it.)
+      if (subscription === undefined || !subscription.enabled) {
+        await this.store.release(delivery.id, this.owner);
+        return;
+      }
       const at = this.now();
       const { outcome, post, error } = await this.send(subscription, delivery, at);
       this.attempted++;

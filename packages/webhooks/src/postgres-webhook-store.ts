@@ -253,6 +253,14 @@ export class PostgresWebhookStore implements WebhookStore {
     });
   }
 
+  async release(id: string, owner: string): Promise<void> {
+    await this.query(
+      `UPDATE ${this.s}.webhook_deliveries SET locked_by = NULL, locked_until = 0,
+       attempts = attempts - 1 WHERE id = $1 AND locked_by = $2`,
+      [id, owner],
+    );
+  }
+
   async resend(id: string, now: number): Promise<boolean> {
     const result = await this.pool
       .query(

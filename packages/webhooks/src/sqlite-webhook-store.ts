@@ -120,6 +120,10 @@ export class SqliteWebhookStore implements WebhookStore {
          locked_by = NULL, locked_until = 0, last_attempt_at = @at, last_status = @httpStatus,
          last_error = @error WHERE id = @id AND locked_by = @owner`,
       ),
+      release: db.prepare(
+        `UPDATE webhook_deliveries SET locked_by = NULL, locked_until = 0, attempts = attempts - 1
+         WHERE id = ? AND locked_by = ?`,
+      ),
       resend: db.prepare(
         `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,
          locked_by = NULL, locked_until = 0 WHERE id = ?`,
@@ -258,6 +262,10 @@ export class SqliteWebhookStore implements WebhookStore {
     result: AttemptResult,
   ): Promise<boolean> {
     return this.lock.run(() => this.recordTx(owner, attempt, result));
+  }
+
+  async release(id: string, owner: string): Promise<void> {
+    await this.lock.run(() => this.s.release!.run(id, owner));
   }
 
   async resend(id: string, now: number): Promise<boolean> {

@@ -133,6 +133,8 @@ export interface WebhookStore {
   enqueue(deliveries: readonly NewDelivery[], options?: { resetFailed?: boolean }): Promise<number>;
   claimDue(now: number, limit: number, owner: string, leaseMs: number): Promise<WebhookDelivery[]>;
   recordAttempt(owner: string, attempt: DeliveryAttempt, result: AttemptResult): Promise<boolean>;
+  /** Give back a claim without an attempt (its subscription was disabled meanwhile). */
+  release(id: string, owner: string): Promise<void>;
   /** Make a delivery due now with a fresh attempt budget; false when there is none. */
   resend(id: string, now: number): Promise<boolean>;
   getDelivery(id: string): Promise<WebhookDelivery | undefined>;

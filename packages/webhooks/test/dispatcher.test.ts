@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { createEvent } from '@eventfabric/core';
 import {
   WebhookMetrics,
+  WebhookService,
   deliveryOf,
   startWebhookDispatcher,
   type WebhookDispatcher,
@@ -230,6 +231,28 @@ describe('webhook dispatcher', () => {
     expect(first!.latencyMs).toBeLessThan(2000);
     expect(second).toMatchObject({ outcome: 'delivered', status: 200 });
     expect(second!.response).toBe('x'.repeat(1024));
+  });
+
+  it('given a host name, then the connection goes to the address that was checked, never resolved again', async () => {
+    // hooks.invalid exists nowhere: only the resolver given here knows it.
+    let lookups = 0;
+    const resolve = () => {
+      lookups++;
+      return Promise.resolve([{ address: '127.0.0.1', family: 4 }]);
+    };
+    const port = new URL(receiver.url).port;
+    const created = await new WebhookService({
+      store: f.store,
+      allow: ALLOW_LOOPBACK,
+      resolve,
+    }).create('acme', { url: `http://hooks.invalid:${port}/hook` });
+    const subscription = (await f.store.getSubscription(created.id))!;
+    await enqueue(subscription);
+    start({ resolve });
+    await until(() => receiver.received.length === 1, 'the delivery');
+    expect(receiver.received[0]!.headers.host).toBe(`hooks.invalid:${port}`);
+    // One lookup when created, one for the attempt.
+    expect(lookups).toBe(2);
   });
 
   it('given loopback not on the allowlist, then no request is made and the attempt is logged as refused', async () => {

@@ -59,6 +59,10 @@ describe('webhook engine over the SQLite log transport', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const got = receiver.received.map((r) => r.headers['webhook-id']).sort();
     expect(got).toEqual([events[0]!.id, events[2]!.id].sort());
+    await until(
+      async () => (await f.service.deliveries('acme', acme.id))[0]?.status === 'delivered',
+      'the delivery settled',
+    );
     const deliveries = await f.service.deliveries('acme', acme.id);
     expect(deliveries.map((d) => [d.eventId, d.status])).toEqual([[events[0]!.id, 'delivered']]);
   });
@@ -87,6 +91,11 @@ describe('webhook engine over the SQLite log transport', () => {
     expect(resent.status).toBe('pending');
     await until(() => receiver.received.length === 3, 'the resent delivery');
     expect(receiver.received[2]!.headers['webhook-id']).toBe(latest!.eventId);
+    // The receiver has answered; the attempt is logged right after.
+    await until(
+      async () => (await f.service.delivery('acme', latest!.id)).attempts.length === 2,
+      'the second attempt logged',
+    );
     const { attempts } = await f.service.delivery('acme', latest!.id);
     expect(attempts.map((a) => a.outcome)).toEqual(['delivered', 'delivered']);
   });

@@ -161,7 +161,15 @@ export function webhookStoreSuite(open: () => Promise<WebhookStore>): void {
       },
       { status: 'failed', nextAttemptAt: 700 },
     );
-    expect((await store.claimDue(800, 10, 'w', 1000)).map((d) => d.eventId)).toEqual(['o2']);
+    const [o2] = await store.claimDue(800, 10, 'w', 1000);
+    expect([o2?.eventId, o2?.attempts]).toEqual(['o2', 1]);
+    // A released claim is due again at once, uncounted; only its owner can release it.
+    await store.release(o2!.id, 'someone-else');
+    expect(await store.claimDue(900, 10, 'v', 1000)).toEqual([]);
+    await store.release(o2!.id, 'w');
+    expect((await store.claimDue(900, 10, 'v', 1000)).map((d) => [d.eventId, d.attempts])).toEqual([
+      ['o2', 1],
+    ]);
     // A failed delivery comes back with resetFailed; a pending one is left alone.
     expect(await store.enqueue([delivery(ordered.id, 'o1', 900)], { resetFailed: true })).toBe(1);
     expect(await store.getDelivery(o1!.id)).toMatchObject({

@@ -146,10 +146,12 @@ describe('webhook faults against a local receiver', () => {
       await until(() => receiver.received.length === 2, 'the healthy endpoint');
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(failing.received).toHaveLength(attemptsWhenDisabled);
-      expect((await f.service.deliveries('acme', ok.id)).map((d) => d.status)).toEqual([
-        'delivered',
-        'delivered',
-      ]);
+      await until(
+        async () =>
+          (await f.service.deliveries('acme', ok.id)).map((d) => d.status).join() ===
+          'delivered,delivered',
+        'both healthy deliveries settled',
+      );
     } finally {
       await gone.close();
       await failing.close();
