@@ -52,7 +52,12 @@ interface OperationsServer {
 }
 
 async function openOperationsServer(
-  options: { keys?: boolean; limits?: Partial<ServerLimits>; operations?: boolean } = {},
+  options: {
+    keys?: boolean;
+    limits?: Partial<ServerLimits>;
+    operations?: boolean;
+    keepFinished?: number;
+  } = {},
 ): Promise<OperationsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'eventfabric-ops-'));
   const store = createSqliteEventStore({ path: join(dir, 'store.db') });
@@ -70,7 +75,9 @@ async function openOperationsServer(
     store,
     keys,
     limits: options.limits,
-    replays: operations ? { handlers: [audit], processed, service: 'app' } : undefined,
+    replays: operations
+      ? { handlers: [audit], processed, service: 'app', keepFinished: options.keepFinished }
+      : undefined,
     // The server holds projections of any database; these are SQLite's.
     projections: operations
       ? {
@@ -332,6 +339,37 @@ describe('/v1/replays and /v1/projections', () => {
         [404, 'NOT_FOUND'],
         [404, 'NOT_FOUND'],
       ]);
+    });
+  });
+
+  describe('replay options', () => {
+    it('keeps the last keepFinished finished runs, and refuses a negative keepFinished at construction', async () => {
+      t = await openOperationsServer({ keepFinished: 1 });
+      await t.store.appendMany([orderEvent({ id: 'k-1' })]);
+
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const started = await send(t, 'POST', '/v1/replays', {
+          body: { handler: 'audit', dryRun: true },
+        });
+        ids.push(started.json<{ id: string }>().id);
+        await pollUntil(t, `/v1/replays/${ids[i]}`, finished);
+      }
+      const listed = await send(t, 'GET', '/v1/replays');
+      const evicted = await send(t, 'GET', `/v1/replays/${ids[0]}`);
+      const refused = await createServer({
+        store: t.store,
+        replays: { handlers: [], processed: t.processed, keepFinished: -1 },
+      }).then(
+        () => undefined,
+        (error: { code: string; message: string }) => [error.code, error.message],
+      );
+
+      expect(listed.json<{ replays: { id: string }[] }>().replays.map((r) => r.id)).toEqual([
+        ids[1],
+      ]);
+      expect(evicted.statusCode).toBe(404);
+      expect(refused).toEqual(['INVALID_ARGUMENT', 'replays.keepFinished must be an integer ≥ 0']);
     });
   });
 

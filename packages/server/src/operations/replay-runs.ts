@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   EventFabricError,
+  InvalidArgumentError,
   NotFoundError,
   replay,
   type EventHandler,
@@ -66,8 +67,17 @@ export class ReplayRuns {
     private readonly store: EventStore,
     private readonly logger: Logger,
   ) {
+    if (!Array.isArray(setup.handlers) || typeof setup.processed?.has !== 'function') {
+      throw new InvalidArgumentError('replays need handlers and their processed-event record');
+    }
     this.handlers = new Map(setup.handlers.map((h) => [h.name, h]));
-    this.keepFinished = setup.keepFinished ?? 100;
+    const keep = setup.keepFinished ?? 100;
+    if (!Number.isSafeInteger(keep) || keep < 0) {
+      throw new InvalidArgumentError('replays.keepFinished must be an integer ≥ 0', {
+        keepFinished: keep,
+      });
+    }
+    this.keepFinished = keep;
   }
 
   /** The handlers' names, for error messages. */
@@ -80,7 +90,11 @@ export class ReplayRuns {
   }
 
   /** Queue a run behind the handler's earlier ones; resolves with it as it stands now. */
-  start(request: ReplayRequest, bounds: { from?: ReplayBound; to?: ReplayBound }, tenant?: string) {
+  start(
+    request: ReplayRequest,
+    bounds: { from?: ReplayBound; to?: ReplayBound },
+    tenant?: string,
+  ): ReplayRun {
     const handler = this.handlers.get(request.handler)!;
     const run: ReplayRun = {
       id: randomUUID(),
