@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -276,6 +276,17 @@ function concrete(url: string): string {
 }
 
 describe('every route', () => {
+  it("is in docs/server.md's route table", () => {
+    const doc = readFileSync(new URL('../../../docs/server.md', import.meta.url), 'utf8');
+    const documented = new Set(
+      [...doc.matchAll(/^\| `([A-Z]+ \/[^`]*)`/gm)].map((match) => match[1]),
+    );
+
+    expect(
+      server.routes.map((r) => key(r.method, r.url)).filter((r) => !documented.has(r)),
+    ).toEqual([]);
+  });
+
   it('has a bad-input case here (the list comes from the server)', () => {
     expect(server.routes.map((r) => key(r.method, r.url)).sort()).toEqual(
       Object.keys(BAD_INPUT).sort(),
