@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,12 @@ import {
   createSqliteEventStore,
   type SqliteEventStore,
 } from '@eventfabric/sqlite';
+import {
+  IncomingWebhooks,
+  WebhookService,
+  createSqliteWebhookStore,
+  type SqliteWebhookStore,
+} from '@eventfabric/webhooks';
 import { FileApiKeyStore, createServer, type EventFabricServer } from '../src/index.js';
 import { ORDER_PLACED, ORDER_SCHEMA, allEvents, orderEvent } from './server-harness.js';
 import { SseClient } from './sse-client.js';
@@ -64,6 +71,9 @@ const mailed: string[] = [];
 const secret = { acme: '', globex: '' };
 let acmeLetter: DeadLetter;
 let globexLetter: DeadLetter;
+let webhookStore: SqliteWebhookStore;
+/** Subscription ids by tenant. */
+const hook = { acme: '', globex: '' };
 
 function letterFor(event: StoredEvent): Omit<DeadLetter, 'id' | 'deadLetteredAt'> {
   return {
@@ -95,11 +105,35 @@ beforeAll(async () => {
   secret.globex = (
     await keys.create({ tenant: 'globex', scopes: ['admin', 'publish:*', 'read:*'] })
   ).secret;
+  webhookStore = createSqliteWebhookStore(store);
+  const webhooks = new WebhookService({
+    store: webhookStore,
+    events: store,
+    allow: ['127.0.0.1/32'],
+  });
+  hook.acme = (
+    await webhooks.create('acme', { url: 'http://127.0.0.1:9/a', types: ['never.*'] })
+  ).id;
+  hook.globex = (
+    await webhooks.create('globex', { url: 'http://127.0.0.1:9/g', types: ['never.*'] })
+  ).id;
   server = await createServer({
     store,
     schemas: registry,
     deadLetters,
     keys,
+    webhooks,
+    hooks: new IncomingWebhooks({
+      store,
+      sources: {
+        globexpay: {
+          scheme: 'standard',
+          secrets: [HOOK_SECRET],
+          type: 'globexpay.payment.received.v1',
+          tenant: 'globex',
+        },
+      },
+    }),
     limits: { bodyLimitBytes: BODY_LIMIT },
     redrive: (filter) =>
       createConsumer({
@@ -147,6 +181,7 @@ async function snapshot() {
     mailed: [...mailed],
     processed: [await processed.has('audit', 'a-1'), await processed.has('audit', 'g-1')],
     projection: await storage.state('totals'),
+    webhooks: await webhookStore.listSubscriptions({}),
   };
 }
 
@@ -161,11 +196,12 @@ interface Call {
 }
 
 function call(request: Call, as: keyof typeof secret = 'acme') {
+  const url = request.url.replace(':acme', hook.acme).replace(':globex', hook.globex);
   const payload =
     request.raw ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
   return server.app.inject({
     method: request.method as 'GET',
-    url: request.url,
+    url,
     headers: {
       authorization: `Bearer ${secret[as]}`,
       ...(payload === undefined
@@ -265,26 +301,102 @@ const BAD_INPUT: Record<string, [Call, number, string]> = {
     400,
     'INVALID_ARGUMENT',
   ],
+  'POST /v1/webhooks': [
+    { method: 'POST', url: '/v1/webhooks', body: { url: 42 } },
+    400,
+    'INVALID_ARGUMENT',
+  ],
+  'GET /v1/webhooks': [
+    { method: 'GET', url: '/v1/webhooks?tenant=globex' },
+    400,
+    'INVALID_ARGUMENT',
+  ],
+  'GET /v1/webhooks/:id': [{ method: 'GET', url: '/v1/webhooks/no-such-hook' }, 404, 'NOT_FOUND'],
+  'PATCH /v1/webhooks/:id': [
+    { method: 'PATCH', url: '/v1/webhooks/:acme', body: { types: 'shop.*' } },
+    400,
+    'INVALID_ARGUMENT',
+  ],
+  'DELETE /v1/webhooks/:id': [
+    { method: 'DELETE', url: '/v1/webhooks/no-such-hook' },
+    404,
+    'NOT_FOUND',
+  ],
+  'POST /v1/webhooks/:id/rotate-secret': [
+    { method: 'POST', url: '/v1/webhooks/:acme/rotate-secret', body: ['now'] },
+    400,
+    'MALFORMED_BODY',
+  ],
+  'GET /v1/webhooks/:id/deliveries': [
+    { method: 'GET', url: '/v1/webhooks/:acme/deliveries?status=lost' },
+    400,
+    'INVALID_ARGUMENT',
+  ],
+  'GET /v1/webhooks/:id/attempts': [
+    { method: 'GET', url: '/v1/webhooks/:acme/attempts?limit=0' },
+    400,
+    'INVALID_ARGUMENT',
+  ],
+  'GET /v1/webhooks/:id/deliveries/:deliveryId': [
+    { method: 'GET', url: '/v1/webhooks/:acme/deliveries/no-such-delivery' },
+    404,
+    'NOT_FOUND',
+  ],
+  'POST /v1/webhooks/:id/deliveries/:deliveryId/resend': [
+    { method: 'POST', url: '/v1/webhooks/:acme/deliveries/no-such-delivery/resend' },
+    404,
+    'NOT_FOUND',
+  ],
+  'POST /v1/webhooks/:id/recover': [
+    { method: 'POST', url: '/v1/webhooks/:acme/recover', body: { since: 'last week' } },
+    400,
+    'INVALID_ARGUMENT',
+  ],
+  'POST /v1/hooks/:source': [
+    { method: 'POST', url: '/v1/hooks/globexpay', body: { paid: 1 } },
+    401,
+    'WEBHOOK_SIGNATURE_INVALID',
+  ],
 };
+
+const HOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+/** Standard Webhooks headers signing `body` with the globexpay source's secret. */
+function signed(body: string): Record<string, string> {
+  const id = 'msg_matrix';
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const key = Buffer.from(HOOK_SECRET.slice('whsec_'.length), 'base64');
+  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': timestamp,
+    'webhook-signature': `v1,${signature}`,
+  };
+}
 
 /** A URL of each route with its parameters filled in. */
 function concrete(url: string): string {
+  if (url.startsWith('/v1/webhooks')) {
+    return url.replace(':id', hook.acme).replace(':deliveryId', 'no-such-delivery');
+  }
   return url
     .replace(':id', 'order-a')
     .replace(':type', 'shop.order.placed.v2')
-    .replace(':name', 'totals');
+    .replace(':name', 'totals')
+    .replace(':source', 'globexpay');
 }
 
 describe('every route', () => {
   it("is in docs/server.md's route table", () => {
     const doc = readFileSync(new URL('../../../docs/server.md', import.meta.url), 'utf8');
-    const documented = new Set(
-      [...doc.matchAll(/^\| `([A-Z]+ \/[^`]*)`/gm)].map((match) => match[1]),
-    );
+    const rows = [...doc.matchAll(/^\| `([^`]*)`/gm)].map((match) => match[1]!);
+    // A route is a row of its own, or one of a resource's row (`/v1/webhooks`) naming it.
+    const documented = (method: string, url: string) =>
+      rows.includes(key(method, url)) ||
+      (rows.includes(url.split('/').slice(0, 3).join('/')) &&
+        doc.includes(url.split('/').slice(3).join('/')));
 
-    expect(
-      server.routes.map((r) => key(r.method, r.url)).filter((r) => !documented.has(r)),
-    ).toEqual([]);
+    expect(server.routes.filter((r) => !documented(r.method, r.url))).toEqual([]);
   });
 
   it('has a bad-input case here (the list comes from the server)', () => {
@@ -313,8 +425,15 @@ describe('every route', () => {
     const url = concrete(route.slice('POST '.length));
     it(`${route}: refuses malformed JSON with 400 MALFORMED_BODY, changing nothing`, async () => {
       const before = await snapshot();
+      const raw = '{"id": "x",';
 
-      const response = await call({ method: 'POST', url, raw: '{"id": "x",' });
+      const response = await call({
+        method: 'POST',
+        url,
+        raw,
+        // An incoming webhook is verified before it is parsed: sign it, as its source would.
+        headers: url.startsWith('/v1/hooks/') ? signed(raw) : {},
+      });
 
       expect([response.statusCode, response.json().error.code]).toEqual([400, 'MALFORMED_BODY']);
       expect(await snapshot()).toEqual(before);
@@ -514,7 +633,49 @@ const CROSS_TENANT: Record<string, () => Promise<void>> = {
     const response = await call({ method: 'POST', url: '/v1/projections/totals/rebuild' });
     expect(response.statusCode).toBe(202);
   },
+  'POST /v1/webhooks': async () => {
+    const asOther = await call({
+      method: 'POST',
+      url: '/v1/webhooks',
+      body: { url: 'http://127.0.0.1:9/x', tenant: 'globex' },
+    });
+    expect([asOther.statusCode, asOther.json().error.code]).toEqual([400, 'INVALID_ARGUMENT']);
+  },
+  'GET /v1/webhooks': async () => {
+    const response = await call({ method: 'GET', url: '/v1/webhooks' });
+    expect(response.json<{ webhooks: { id: string }[] }>().webhooks.map((w) => w.id)).toEqual([
+      hook.acme,
+    ]);
+  },
+  'GET /v1/webhooks/:id': () => notFound('GET', '/v1/webhooks/:globex'),
+  'PATCH /v1/webhooks/:id': () =>
+    notFound('PATCH', '/v1/webhooks/:globex', { description: 'taken over' }),
+  'DELETE /v1/webhooks/:id': () => notFound('DELETE', '/v1/webhooks/:globex'),
+  'POST /v1/webhooks/:id/rotate-secret': () =>
+    notFound('POST', '/v1/webhooks/:globex/rotate-secret', {}),
+  'GET /v1/webhooks/:id/deliveries': () => notFound('GET', '/v1/webhooks/:globex/deliveries'),
+  'GET /v1/webhooks/:id/attempts': () => notFound('GET', '/v1/webhooks/:globex/attempts'),
+  'GET /v1/webhooks/:id/deliveries/:deliveryId': () =>
+    notFound('GET', '/v1/webhooks/:globex/deliveries/some-delivery'),
+  'POST /v1/webhooks/:id/deliveries/:deliveryId/resend': () =>
+    notFound('POST', '/v1/webhooks/:globex/deliveries/some-delivery/resend'),
+  'POST /v1/webhooks/:id/recover': () =>
+    notFound('POST', '/v1/webhooks/:globex/recover', { since: '2026-01-01T00:00:00Z' }),
+  'POST /v1/hooks/:source': async () => {
+    // A source is verified by its signature, never by an API key: acme's key gets nowhere.
+    const response = await call({ method: 'POST', url: '/v1/hooks/globexpay', body: { paid: 1 } });
+    expect([response.statusCode, response.json().error.code]).toEqual([
+      401,
+      'WEBHOOK_SIGNATURE_INVALID',
+    ]);
+  },
 };
+
+/** Acme reaching a globex resource: 404 NOT_FOUND, as if it did not exist. */
+async function notFound(method: string, url: string, body?: unknown): Promise<void> {
+  const response = await call({ method, url, body });
+  expect([response.statusCode, response.json().error.code]).toEqual([404, 'NOT_FOUND']);
+}
 
 describe('tenant isolation on every route', () => {
   it('has a case here for every route (the list comes from the server)', () => {
@@ -529,6 +690,7 @@ describe('tenant isolation on every route', () => {
         events: (await allEvents(store)).filter((e) => e.subject === 'order-g'),
         letter: (await deadLetters.get(globexLetter.id)).id,
         handled: await processed.has('audit', 'g-1'),
+        webhook: await webhookStore.getSubscription(hook.globex),
       };
 
       await check();
@@ -537,6 +699,7 @@ describe('tenant isolation on every route', () => {
         events: (await allEvents(store)).filter((e) => e.subject === 'order-g'),
         letter: (await deadLetters.get(globexLetter.id)).id,
         handled: await processed.has('audit', 'g-1'),
+        webhook: await webhookStore.getSubscription(hook.globex),
       }).toEqual(globexBefore);
       expect(mailed).toEqual([]);
     });
