@@ -35,6 +35,65 @@ describe('server', () => {
   });
 
   describe('probes', () => {
+    it('readyz reflects the broker transport: down with its reason, a broker that does not answer within 2 s, and back', async () => {
+      const broker = { connected: true, hang: false };
+      t = await openTestServer({
+        transport: {
+          kind: 'amqp',
+          location: 'amqp://guest:***@rabbit:5672',
+          status: () => ({ connected: broker.connected, reconnects: 0 }),
+          ready: () => {
+            if (broker.hang) return new Promise(() => undefined);
+            if (!broker.connected) return Promise.reject(new Error('socket closed'));
+            return Promise.resolve({ connection: 'open' });
+          },
+        },
+      });
+      const probe = async () => {
+        const response = await t!.server.app.inject({ method: 'GET', url: '/readyz' });
+        return [response.statusCode, response.json<Record<string, unknown>>()] as const;
+      };
+
+      const up = await probe();
+      broker.connected = false;
+      const down = await probe();
+      broker.hang = true;
+      const silent = await probe();
+      broker.hang = false;
+      broker.connected = true;
+      const back = await probe();
+
+      const transport = { kind: 'amqp', location: 'amqp://guest:***@rabbit:5672' };
+      expect(up).toEqual([
+        200,
+        {
+          status: 'ready',
+          store: { status: 'ok', head: '0' },
+          transport: { ...transport, status: 'ok', connection: 'open' },
+        },
+      ]);
+      expect(down).toEqual([
+        503,
+        {
+          status: 'not_ready',
+          store: { status: 'ok', head: '0' },
+          transport: { ...transport, status: 'failed', code: 'TRANSPORT_UNAVAILABLE' },
+          error: {
+            code: 'TRANSPORT_UNAVAILABLE',
+            message: 'the amqp transport did not answer: socket closed',
+            details: {},
+          },
+        },
+      ]);
+      expect(silent[0]).toBe(503);
+      expect(silent[1].error).toEqual({
+        code: 'TRANSPORT_UNAVAILABLE',
+        message: 'the amqp transport did not answer: no answer within 2000 ms',
+        details: {},
+      });
+      expect(back[0]).toBe(200);
+    });
+
     it('healthz answers while the process runs; readyz reflects the store', async () => {
       t = await openTestServer();
       await t.store.appendMany([orderEvent()]);
