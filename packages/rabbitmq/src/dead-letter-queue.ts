@@ -111,7 +111,8 @@ export class DeadLetterQueueSession {
   }
 
   /**
-   * Publish each dead letter's message to the work queue, in queue order, without its
+   * Publish each dead letter's message to its work queue (the priority level it came from,
+   * for a priority group), in queue order, without its
    * dead-letter headers and delivery counts, then remove it and its copies from the `.dlq`,
    * each only once the broker has confirmed its copy. Malformed ones are never re-driven
    * (they would only come back).
@@ -125,7 +126,7 @@ export class DeadLetterQueueSession {
       const { contentType, type } = message.properties as { contentType?: string; type?: string };
       return {
         exchange: '',
-        routingKey: this.workQueue,
+        routingKey: this.redriveTarget(e),
         body: message.content,
         properties: {
           ...(contentType === undefined ? {} : { contentType }),
@@ -191,6 +192,20 @@ export class DeadLetterQueueSession {
         { cause: lost },
       );
     }
+  }
+
+  /**
+   * The queue a dead letter goes back to: the one it was delivered from when that is the work
+   * queue or one of its priority levels (`<queue>.<level>`), else the work queue.
+   */
+  private redriveTarget(entry: QueuedDeadLetter): string {
+    const { origin } = entry;
+    const level = origin.startsWith(`${this.workQueue}.`)
+      ? origin.slice(this.workQueue.length + 1)
+      : undefined;
+    return level !== undefined && /^[a-z0-9][a-z0-9_-]*$/.test(level) && level !== 'dlq'
+      ? origin
+      : this.workQueue;
   }
 
   private firstOfEach(): HeldDeadLetter[] {

@@ -3,6 +3,7 @@ export type { RabbitMqTransportStatus } from './rabbitmq-transport.js';
 export {
   DEFAULT_RETRY_DELAYS_MS,
   resolveRabbitMqOptions,
+  type RabbitMqPriorityLevels,
   type RabbitMqQueueType,
   type RabbitMqTransportOptions,
 } from './rabbitmq-options.js';
@@ -10,7 +11,11 @@ export { bindingOf, contextOf, deadLetterQueueName, exchangeOf, retryQueueName }
 export {
   groupTopology,
   declareGroupTopology,
+  priorityExchangeName,
+  priorityQueueName,
+  PRIORITY_HEADER,
   type GroupTopology,
+  type PriorityRouting,
   type QueueDeclaration,
 } from './topology.js';
 export { decodeEvent, encodeEvent, STRUCTURED_CONTENT_TYPE } from './cloudevents-amqp.js';

@@ -1,7 +1,18 @@
-import { InvalidConfigError } from '@eventfabric/core';
+import { assertGroupName, InvalidConfigError } from '@eventfabric/core';
 
 /** Queue types a group's queues can be. */
 export type RabbitMqQueueType = 'quorum' | 'classic';
+
+/** A priority group's levels (see {@link RabbitMqTransportOptions.priorities}). */
+export interface RabbitMqPriorityLevels {
+  /** Level names, highest first: lower-case letters, digits, `_` or `-`; 2 to 10 of them. */
+  levels: readonly string[];
+  /**
+   * Where an event without a `priority` attribute, or with an unknown one, goes.
+   * @defaultValue the last (lowest) level
+   */
+  default?: string;
+}
 
 /** Options for {@link createRabbitMqTransport}. */
 export interface RabbitMqTransportOptions {
@@ -41,10 +52,20 @@ export interface RabbitMqTransportOptions {
   connectTimeoutMs?: number;
   /** Heartbeat interval negotiated with the broker, in seconds. @defaultValue 10 */
   heartbeatSeconds?: number;
+  /**
+   * Priority groups: group name (`<service>.<action>`) → its levels. Such a group gets one
+   * work queue per level, `<service>.<action>.<priority>`, filled by the event's `priority`
+   * extension attribute (e.g. `"high"`); its members serve the higher levels first.
+   * @defaultValue {} (no priority groups)
+   */
+  priorities?: Readonly<Record<string, RabbitMqPriorityLevels>>;
 }
 
-export type ResolvedRabbitMqOptions = Required<Omit<RabbitMqTransportOptions, 'retryDelaysMs'>> & {
+export type ResolvedRabbitMqOptions = Required<
+  Omit<RabbitMqTransportOptions, 'retryDelaysMs' | 'priorities'>
+> & {
   retryDelaysMs: readonly number[];
+  priorities: Readonly<Record<string, RabbitMqPriorityLevels>>;
 };
 
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = Object.freeze([
@@ -62,7 +83,57 @@ const KNOWN = new Set([
   'reconnectMaxDelayMs',
   'connectTimeoutMs',
   'heartbeatSeconds',
+  'priorities',
 ]);
+
+const LEVEL = /^[a-z0-9][a-z0-9_-]*$/;
+
+function resolvePriorities(value: unknown): Record<string, RabbitMqPriorityLevels> {
+  if (value === undefined) return {};
+  const bad = (message: string, details: Record<string, unknown> = {}): InvalidConfigError =>
+    new InvalidConfigError(`rabbitmq priorities: ${message}`, {
+      option: 'priorities',
+      ...details,
+    } as never);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw bad('must map group names to { levels, default? }');
+  }
+  const out: Record<string, RabbitMqPriorityLevels> = {};
+  for (const [group, spec] of Object.entries(value as Record<string, unknown>)) {
+    try {
+      assertGroupName(group);
+    } catch {
+      throw bad(`"${group}" is not a group name (<service>.<action>)`, { group });
+    }
+    const { levels, default: fallback, ...rest } = (spec ?? {}) as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) {
+      throw bad(`unknown setting ${Object.keys(rest).join(', ')} for ${group}`, { group });
+    }
+    if (
+      !Array.isArray(levels) ||
+      levels.length < 2 ||
+      levels.length > 10 ||
+      levels.some((l) => typeof l !== 'string' || !LEVEL.test(l)) ||
+      new Set(levels).size !== levels.length
+    ) {
+      throw bad(
+        `${group} needs 2 to 10 distinct levels, highest first, each lower-case letters, digits, _ or -`,
+        { group, levels: levels as never },
+      );
+    }
+    if (fallback !== undefined && !levels.includes(fallback)) {
+      throw bad(`the default of ${group} must be one of its levels (${levels.join(', ')})`, {
+        group,
+        default: fallback as never,
+      });
+    }
+    out[group] = Object.freeze({
+      levels: Object.freeze([...(levels as string[])]),
+      ...(fallback === undefined ? {} : { default: fallback as string }),
+    });
+  }
+  return out;
+}
 
 function positiveInteger(name: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -145,5 +216,6 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions): Resol
       3_600_000,
     ),
     heartbeatSeconds: positiveInteger('heartbeatSeconds', options.heartbeatSeconds, 10, 600),
+    priorities: Object.freeze(resolvePriorities(options.priorities)),
   };
 }

@@ -15,7 +15,7 @@ import { AckBatcher } from './ack-batcher.js';
 import { DEAD_LETTER_HEADERS, newDeadLetterId } from './dead-letter-message.js';
 import { deadLetterQueueName, retryQueueName } from './naming.js';
 import type { ResolvedRabbitMqOptions } from './rabbitmq-options.js';
-import { declareGroupTopology, type GroupTopology } from './topology.js';
+import { declareGroupTopology, PRIORITY_HEADER, type GroupTopology } from './topology.js';
 
 /** Deliveries this transport made before the current one (carried through retry queues). */
 export const DELIVERIES_HEADER = 'x-eventfabric-deliveries';
@@ -27,12 +27,15 @@ interface Item {
   event: CloudEvent;
   deliveryCount: number;
   attachment: Attachment;
+  /** The queue it came from, and its priority rank (0 first; always 0 without levels). */
+  queue: string;
+  rank: number;
 }
 
-/** One channel consuming the group's queue; replaced after a lost connection. */
+/** One channel consuming the group's queues; replaced after a lost connection. */
 interface Attachment {
   channel: Channel;
-  consumerTag: string | undefined;
+  consumerTags: string[];
   acks: AckBatcher;
   live: boolean;
 }
@@ -91,7 +94,7 @@ export class RabbitMqSubscription implements TransportSubscription {
     const channel = await model.createChannel();
     const attachment: Attachment = {
       channel,
-      consumerTag: undefined,
+      consumerTags: [],
       acks: new AckBatcher(channel),
       live: true,
     };
@@ -105,10 +108,14 @@ export class RabbitMqSubscription implements TransportSubscription {
       return;
     }
     this.attachment = attachment;
-    const { consumerTag } = await channel.consume(this.group, (message) => {
-      if (message) this.received(attachment, message);
-    });
-    attachment.consumerTag = consumerTag;
+    // One queue, or one per priority level on the same channel (one ack sequence).
+    for (const queue of this.topology.queues.filter((q) => q.role === 'work')) {
+      const rank = queue.priority?.rank ?? 0;
+      const { consumerTag } = await channel.consume(queue.name, (message) => {
+        if (message) this.received(attachment, message, queue.name, rank);
+      });
+      attachment.consumerTags.push(consumerTag);
+    }
   }
 
   private async reattach(model: ChannelModel): Promise<void> {
@@ -156,7 +163,12 @@ export class RabbitMqSubscription implements TransportSubscription {
     }
   }
 
-  private received(attachment: Attachment, message: ConsumeMessage): void {
+  private received(
+    attachment: Attachment,
+    message: ConsumeMessage,
+    queue: string,
+    rank: number,
+  ): void {
     attachment.acks.received(message);
     if (this.closing || !attachment.live) {
       attachment.acks.nack(message);
@@ -172,7 +184,7 @@ export class RabbitMqSubscription implements TransportSubscription {
     try {
       event = decodeEvent(message);
     } catch (error) {
-      void this.rejectMalformed(attachment, message, error as Error);
+      void this.rejectMalformed(attachment, message, error as Error, queue);
       return;
     }
     const before = Number(headers[DELIVERIES_HEADER] ?? 0) || 0;
@@ -182,10 +194,17 @@ export class RabbitMqSubscription implements TransportSubscription {
         : message.fields.redelivered
           ? 1
           : 0;
-    const item: Item = { message, event, deliveryCount: before + returned + 1, attachment };
+    const item: Item = {
+      message,
+      event,
+      deliveryCount: before + returned + 1,
+      attachment,
+      queue,
+      rank,
+    };
     const key = typeof event.partitionkey === 'string' ? event.partitionkey : event.id;
-    const queue = this.byKey.get(key);
-    if (queue) queue.push(item);
+    const pending = this.byKey.get(key);
+    if (pending) pending.push(item);
     else {
       this.byKey.set(key, [item]);
       if (!this.active.has(key)) this.waiting.push(key);
@@ -193,9 +212,26 @@ export class RabbitMqSubscription implements TransportSubscription {
     this.pump();
   }
 
+  /**
+   * The next waiting key: the first whose head is of the best priority rank (arrival order
+   * among equals; without levels every rank is 0, so plain arrival order).
+   */
+  private nextKey(): string {
+    let best = 0;
+    let bestRank = Infinity;
+    this.waiting.forEach((key, i) => {
+      const rank = this.byKey.get(key)?.[0]?.rank ?? Infinity;
+      if (rank < bestRank) {
+        best = i;
+        bestRank = rank;
+      }
+    });
+    return this.waiting.splice(best, 1)[0]!;
+  }
+
   private pump(): void {
     while (this.running < this.limits.concurrency && this.waiting.length > 0 && !this.closing) {
-      const key = this.waiting.shift()!;
+      const key = this.nextKey();
       const queue = this.byKey.get(key);
       const item = queue?.shift();
       if (!item) continue;
@@ -217,7 +253,7 @@ export class RabbitMqSubscription implements TransportSubscription {
       event: item.event,
       deliveryCount: item.deliveryCount,
       group: this.group,
-      origin: this.group,
+      origin: item.queue,
       ack: async () => {
         if (!settleOnce()) return;
         if (item.attachment.live) await item.attachment.acks.ack(item.message);
@@ -253,7 +289,10 @@ export class RabbitMqSubscription implements TransportSubscription {
   /** Send a copy to the retry queue of the delay's step, confirmed, then ack the original. */
   private async retryLater(item: Item, delayMs: number): Promise<void> {
     if (!item.attachment.live) return;
-    const headers: Record<string, unknown> = { [DELIVERIES_HEADER]: item.deliveryCount };
+    const headers: Record<string, unknown> = {
+      [DELIVERIES_HEADER]: item.deliveryCount,
+      ...priorityOf(item.message),
+    };
     try {
       await this.sendToRetry(item.message, delayMs, headers);
       if (item.attachment.live) await item.attachment.acks.ack(item.message);
@@ -274,6 +313,7 @@ export class RabbitMqSubscription implements TransportSubscription {
       await this.sendToRetry(message, remainingMs, {
         [DELIVERIES_HEADER]: headers[DELIVERIES_HEADER] ?? 0,
         [NOT_BEFORE_HEADER]: headers[NOT_BEFORE_HEADER],
+        ...priorityOf(message),
       });
       if (attachment.live) await attachment.acks.ack(message);
     } catch {
@@ -316,6 +356,7 @@ export class RabbitMqSubscription implements TransportSubscription {
     attachment: Attachment,
     message: ConsumeMessage,
     error: Error,
+    origin: string,
   ): Promise<void> {
     const queue = deadLetterQueueName(this.group);
     this.context.logger.error({ group: this.group, err: error }, 'malformed message dead-lettered');
@@ -335,7 +376,7 @@ export class RabbitMqSubscription implements TransportSubscription {
               'x-eventfabric-reason': 'malformed',
               'x-eventfabric-error-code': 'INVALID_EVENT',
               'x-eventfabric-error-message': error.message,
-              'x-eventfabric-origin': this.group,
+              'x-eventfabric-origin': origin,
               'x-eventfabric-dead-lettered-at': new Date().toISOString(),
             },
             persistent: true,
@@ -354,8 +395,10 @@ export class RabbitMqSubscription implements TransportSubscription {
     this.stopListening?.();
     clearTimeout(this.reattachTimer);
     const attachment = this.attachment;
-    if (attachment?.live && attachment.consumerTag !== undefined) {
-      await attachment.channel.cancel(attachment.consumerTag).catch(() => undefined);
+    if (attachment?.live) {
+      for (const tag of attachment.consumerTags) {
+        await attachment.channel.cancel(tag).catch(() => undefined);
+      }
     }
     // Taken but never started: back to the queue for the rest of the group.
     for (const queue of this.byKey.values()) for (const item of queue) this.requeue(item);
@@ -370,6 +413,12 @@ export class RabbitMqSubscription implements TransportSubscription {
     }
     this.onClosed(this);
   }
+}
+
+/** A priority group's level header, carried through a retry queue back to its level. */
+function priorityOf(message: ConsumeMessage): Record<string, unknown> {
+  const level = (message.properties.headers ?? {})[PRIORITY_HEADER] as unknown;
+  return level === undefined ? {} : { [PRIORITY_HEADER]: level };
 }
 
 function copyProperties(message: ConsumeMessage): { contentType?: string; type?: string } {

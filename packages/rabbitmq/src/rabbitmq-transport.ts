@@ -29,7 +29,12 @@ import {
   type ResolvedRabbitMqOptions,
 } from './rabbitmq-options.js';
 import { RabbitMqSubscription } from './rabbitmq-subscription.js';
-import { declareGroupTopology, groupTopology, type GroupTopology } from './topology.js';
+import {
+  declareGroupTopology,
+  groupTopology,
+  PRIORITY_HEADER,
+  type GroupTopology,
+} from './topology.js';
 
 /** AMQP limits a routing key to 255 bytes. */
 const MAX_ROUTING_KEY_BYTES = 255;
@@ -107,7 +112,13 @@ export class RabbitMqTransport implements Transport {
 
   /** What subscribing `group` to `topics` declares, without touching the broker. */
   topologyFor(group: string, topics: readonly string[]): GroupTopology {
-    return groupTopology(group, topics, this.options.queueType, this.options.retryDelaysMs);
+    return groupTopology(
+      group,
+      topics,
+      this.options.queueType,
+      this.options.retryDelaysMs,
+      this.options.priorities[group],
+    );
   }
 
   /**
@@ -171,11 +182,17 @@ export class RabbitMqTransport implements Transport {
       if (body.length > this.options.maxEventBytes) {
         throw new EventTooLargeError(event.id, body.length, this.options.maxEventBytes);
       }
+      // Priority groups route on a header: the body is not looked into by the broker.
+      const priority = (event as unknown as { priority?: unknown }).priority;
       messages.push({
         exchange: exchangeOf(contextOf(event.type)),
         routingKey: event.type,
         body,
-        properties: { ...properties, messageId: event.id },
+        properties: {
+          ...properties,
+          messageId: event.id,
+          ...(typeof priority === 'string' ? { headers: { [PRIORITY_HEADER]: priority } } : {}),
+        },
       });
     }
     if (messages.length === 0) return { positions: [] };

@@ -1,13 +1,30 @@
 import { compileTopics, assertGroupName, TopologyConflictError } from '@eventfabric/core';
 import type { Channel, ChannelModel } from 'amqplib';
 import { bindingOf, deadLetterQueueName, retryQueueName } from './naming.js';
-import type { RabbitMqQueueType } from './rabbitmq-options.js';
+import type { RabbitMqPriorityLevels, RabbitMqQueueType } from './rabbitmq-options.js';
 
 /** One queue to declare, with its exact arguments. */
 export interface QueueDeclaration {
   name: string;
   role: 'work' | 'retry' | 'dead-letter';
   arguments: Record<string, string | number>;
+  /** A priority group's work queue: its level, and its rank (0 is served first). */
+  priority?: { level: string; rank: number };
+}
+
+/**
+ * How a priority group's events reach its level queues: the context exchanges feed a
+ * headers exchange `<group>.priority`, which routes on the `cloudEvents:priority` header
+ * to `<group>.<level>`; an event without a known level goes through its alternate exchange
+ * `<group>.priority.default` (fanout) to the default level's queue.
+ */
+export interface PriorityRouting {
+  exchange: string;
+  alternateExchange: string;
+  levels: string[];
+  defaultLevel: string;
+  /** context exchange → `exchange`, one per topic pattern. */
+  exchangeBindings: { source: string; destination: string; bindingKey: string }[];
 }
 
 /** What a consumer group needs on the broker. */
@@ -16,7 +33,17 @@ export interface GroupTopology {
   /** Topic exchanges, one per context the group's patterns name. */
   exchanges: string[];
   queues: QueueDeclaration[];
+  /** Context exchange → work queue; empty for a priority group (see `priority`). */
   bindings: { exchange: string; queue: string; bindingKey: string }[];
+  priority?: PriorityRouting;
+}
+
+/** The header a priority group's exchange routes on: the event's `priority` attribute. */
+export const PRIORITY_HEADER = 'cloudEvents:priority';
+
+/** The headers exchange of a priority group. */
+export function priorityExchangeName(group: string): string {
+  return `${group}.priority`;
 }
 
 /**
@@ -30,38 +57,78 @@ export function groupTopology(
   topics: readonly string[],
   queueType: RabbitMqQueueType,
   retryDelaysMs: readonly number[],
+  priority?: RabbitMqPriorityLevels,
 ): GroupTopology {
   assertGroupName(group);
   compileTopics(topics);
   const typed = (args: Record<string, string | number>): Record<string, string | number> =>
     queueType === 'quorum' ? { 'x-queue-type': 'quorum', ...args } : args;
-  const bindings = [...new Set(topics)].map((pattern) => {
-    const { exchange, bindingKey } = bindingOf(pattern);
-    return { exchange, queue: group, bindingKey };
-  });
+  const patterns = [...new Set(topics)].map((pattern) => bindingOf(pattern));
+  const exchanges = [...new Set(patterns.map((b) => b.exchange))];
   const retries: QueueDeclaration[] = retryDelaysMs.map((delay) => ({
     name: retryQueueName(group, delay),
     role: 'retry',
     arguments: typed({
       'x-message-ttl': delay,
-      'x-dead-letter-exchange': '',
-      'x-dead-letter-routing-key': group,
+      // A priority group's retry goes back through its exchange, to the level it came from.
+      ...(priority
+        ? { 'x-dead-letter-exchange': priorityExchangeName(group) }
+        : { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': group }),
       // Quorum queues dead-letter at most once by default: a retry could vanish.
       ...(queueType === 'quorum'
         ? { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' }
         : {}),
     }),
   }));
+  const deadLetters: QueueDeclaration = {
+    name: deadLetterQueueName(group),
+    role: 'dead-letter',
+    arguments: typed({}),
+  };
+  if (!priority) {
+    return {
+      group,
+      exchanges,
+      queues: [{ name: group, role: 'work', arguments: typed({}) }, ...retries, deadLetters],
+      bindings: patterns.map(({ exchange, bindingKey }) => ({
+        exchange,
+        queue: group,
+        bindingKey,
+      })),
+    };
+  }
+  const exchange = priorityExchangeName(group);
   return {
     group,
-    exchanges: [...new Set(bindings.map((b) => b.exchange))],
+    exchanges,
     queues: [
-      { name: group, role: 'work', arguments: typed({}) },
+      ...priority.levels.map((level, rank) => ({
+        name: priorityQueueName(group, level),
+        role: 'work' as const,
+        arguments: typed({}),
+        priority: { level, rank },
+      })),
       ...retries,
-      { name: deadLetterQueueName(group), role: 'dead-letter', arguments: typed({}) },
+      deadLetters,
     ],
-    bindings,
+    bindings: [],
+    priority: {
+      exchange,
+      alternateExchange: `${exchange}.default`,
+      levels: [...priority.levels],
+      defaultLevel: priority.default ?? priority.levels[priority.levels.length - 1]!,
+      exchangeBindings: patterns.map((b) => ({
+        source: b.exchange,
+        destination: exchange,
+        bindingKey: b.bindingKey,
+      })),
+    },
   };
+}
+
+/** A priority group's queue of one level: `<service>.<action>.<priority>`. */
+export function priorityQueueName(group: string, level: string): string {
+  return `${group}.${level}`;
 }
 
 /** Declare a context's topic exchange (durable). Idempotent. */
@@ -89,6 +156,29 @@ export async function declareGroupTopology(
       await channel.assertExchange(exchange, 'topic', { durable: true });
     }
     for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, b.bindingKey);
+    const routing = topology.priority;
+    if (routing) {
+      await channel.assertExchange(routing.alternateExchange, 'fanout', { durable: true });
+      await channel.assertExchange(routing.exchange, 'headers', {
+        durable: true,
+        alternateExchange: routing.alternateExchange,
+      });
+      const group = topology.group;
+      await channel.bindQueue(
+        priorityQueueName(group, routing.defaultLevel),
+        routing.alternateExchange,
+        '',
+      );
+      for (const level of routing.levels) {
+        await channel.bindQueue(priorityQueueName(group, level), routing.exchange, '', {
+          'x-match': 'all',
+          [PRIORITY_HEADER]: level,
+        });
+      }
+      for (const b of routing.exchangeBindings) {
+        await channel.bindExchange(b.destination, b.source, b.bindingKey);
+      }
+    }
   });
 }
 

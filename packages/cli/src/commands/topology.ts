@@ -1,14 +1,18 @@
 import { InvalidConfigError } from '@eventfabric/core';
 import { formatNatsTopology, inspectNatsTopology, planNatsTopology } from '@eventfabric/nats';
+import type { EventHandler } from '@eventfabric/core';
 import {
   createRabbitMqTransport,
   groupTopology,
   resolveRabbitMqOptions,
   type GroupTopology,
+  type RabbitMqPriorityLevels,
 } from '@eventfabric/rabbitmq';
 import type { Command } from 'commander';
+import { collect } from '../arguments.js';
 import type { ActionRunner } from '../context.js';
-import { parseServiceName, requireHandlers } from '../handlers.js';
+import { findHandler, parseServiceName, requireHandlers } from '../handlers.js';
+import { UsageError } from '../output.js';
 import { redactUrl, requireBroker } from '../transport-url.js';
 
 interface TopologyCommandOptions {
@@ -16,6 +20,35 @@ interface TopologyCommandOptions {
   service?: string;
   queueType?: 'quorum' | 'classic';
   declare?: boolean;
+  priority?: string[];
+}
+
+/**
+ * `--priority <handler>=<level,level,…>[@default]` → the transport's `priorities`, keyed by
+ * the handler's group. Levels and the default are checked by `resolveRabbitMqOptions`.
+ */
+function parsePriorities(
+  values: readonly string[],
+  service: string,
+  handlers: readonly EventHandler[],
+): Record<string, RabbitMqPriorityLevels> {
+  const out: Record<string, RabbitMqPriorityLevels> = {};
+  for (const value of values) {
+    const match = /^([^=]+)=([^@]*)(?:@(.*))?$/.exec(value);
+    if (match === null) {
+      throw new UsageError(
+        `--priority takes <handler>=<level,level,…>[@default], not "${value}"`,
+        'eventfabric topology --help',
+      );
+    }
+    const [, name, levels, fallback] = match as unknown as [string, string, string, string?];
+    findHandler(handlers, name);
+    out[`${service}.${name}`] = {
+      levels: levels.split(','),
+      ...(fallback === undefined ? {} : { default: fallback }),
+    };
+  }
+  return out;
 }
 
 function describe(topology: GroupTopology): string {
@@ -29,6 +62,24 @@ function describe(topology: GroupTopology): string {
   }
   for (const b of topology.bindings) {
     lines.push(`  binding ${b.exchange} → ${b.queue} on ${b.bindingKey}`);
+  }
+  const routing = topology.priority;
+  if (routing) {
+    lines.push(
+      `  exchange ${routing.exchange} (headers, durable, alternate ${routing.alternateExchange})`,
+      `  exchange ${routing.alternateExchange} (fanout, durable)`,
+    );
+    for (const b of routing.exchangeBindings) {
+      lines.push(`  binding ${b.source} → exchange ${b.destination} on ${b.bindingKey}`);
+    }
+    for (const level of routing.levels) {
+      lines.push(
+        `  binding ${routing.exchange} → ${topology.group}.${level} on cloudEvents:priority=${level}`,
+      );
+    }
+    lines.push(
+      `  binding ${routing.alternateExchange} → ${topology.group}.${routing.defaultLevel} (no or an unknown priority)`,
+    );
   }
   return lines.join('\n');
 }
@@ -54,6 +105,13 @@ export function registerTopologyCommand(program: Command, run: ActionRunner): vo
     )
     .option('--queue-type <type>', 'quorum (default) or classic')
     .option('--declare', 'declare the topology on the broker, then print it')
+    .option(
+      '--priority <handler=levels>',
+      'RabbitMQ: give a handler priority queues <service>.<handler>.<level>, levels highest ' +
+        'first, e.g. mailer=high,normal,low@normal (@ names the default level; default: the ' +
+        'last); repeatable',
+      collect,
+    )
     .addHelpText(
       'after',
       `
@@ -63,6 +121,7 @@ With --json: {"transport":"…","declared":true|false,"groups":[{"group","exchan
 Examples:
   $ eventfabric topology --transport amqp://guest:guest@127.0.0.1:5672
   $ eventfabric topology --transport amqp://guest:guest@127.0.0.1:5672 --declare --json
+  $ eventfabric topology --transport amqp://guest:guest@127.0.0.1:5672 --priority mailer=high,low
   $ eventfabric topology --transport nats://127.0.0.1:4222`,
     )
     .action(
@@ -102,23 +161,29 @@ Examples:
           ctx.out.result(text, { transport: url, planned: planned ?? null, declared: onServer });
           return;
         }
-        const resolved = resolveRabbitMqOptions({
-          url,
-          ...(options.queueType === undefined ? {} : { queueType: options.queueType }),
-        });
         const config = ctx.config();
         const service = options.service ?? config.service;
         const handlers = requireHandlers(config, 'topology');
+        const resolved = resolveRabbitMqOptions({
+          url,
+          ...(options.queueType === undefined ? {} : { queueType: options.queueType }),
+          priorities: parsePriorities(options.priority ?? [], service, handlers),
+        });
         const groups = handlers.map((handler) =>
           groupTopology(
             `${service}.${handler.name}`,
             handler.on,
             resolved.queueType,
             resolved.retryDelaysMs,
+            resolved.priorities[`${service}.${handler.name}`],
           ),
         );
         if (options.declare) {
-          const transport = await createRabbitMqTransport({ url, queueType: resolved.queueType });
+          const transport = await createRabbitMqTransport({
+            url,
+            queueType: resolved.queueType,
+            priorities: resolved.priorities,
+          });
           try {
             for (const topology of groups) await transport.declare(topology);
           } finally {
