@@ -12,6 +12,7 @@ import {
   type ProjectionDefinition,
   type SagaDefinition,
 } from '@eventfabric/core';
+import type { IncomingSourceConfig } from '@eventfabric/webhooks';
 import { isServiceName, validateHandlers } from './handlers.js';
 
 // Finding and loading the config file: eventfabric.config.mjs / .js (an ES module whose default
@@ -32,7 +33,7 @@ const TYPESCRIPT_CONFIG_NAMES = [
   'eventfabric.config.cts',
 ];
 const JSON_FIELDS = ['store', 'schemas'];
-const MODULE_FIELDS = ['store', 'schemas', 'service', 'handlers', 'projections', 'sagas'];
+const MODULE_FIELDS = ['store', 'schemas', 'service', 'handlers', 'projections', 'sagas', 'hooks'];
 
 /**
  * The project configuration: the default export of `eventfabric.config.mjs` (or `.js`), or
@@ -51,6 +52,8 @@ export interface ConfigFile {
   projections?: CompiledProjection[];
   /** The sagas `sagas run` runs (`defineSaga` results or definitions). */
   sagas?: AnySaga[];
+  /** Incoming webhook sources `serve` verifies at `POST /v1/hooks/<name>`, by name. */
+  hooks?: Record<string, IncomingSourceConfig>;
 }
 
 /** A config file, found and loaded. */
@@ -179,7 +182,7 @@ async function importConfigModule(path: string, label: string): Promise<ConfigFi
   const config = module.default;
   if (config === undefined) {
     throw new InvalidConfigError(
-      `${label} has no default export; write export default { store, schemas, service, handlers, projections, sagas }`,
+      `${label} has no default export; write export default { store, schemas, service, handlers, projections, sagas, hooks }`,
       { file: path },
     );
   }
@@ -195,13 +198,22 @@ async function importConfigModule(path: string, label: string): Promise<ConfigFi
         { file: path, field: key },
       );
     }
-    if (key !== 'handlers' && key !== 'projections' && key !== 'sagas' && value !== undefined)
+    if (!['handlers', 'projections', 'sagas', 'hooks'].includes(key) && value !== undefined)
       assertNonEmptyString(value, key, label, path);
   }
-  const { store, schemas, service, handlers, projections, sagas } = config as Record<
+  const { store, schemas, service, handlers, projections, sagas, hooks } = config as Record<
     string,
     unknown
   >;
+  if (
+    hooks !== undefined &&
+    (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks))
+  ) {
+    throw new InvalidConfigError(
+      `${label}: "hooks" must be an object of incoming webhook sources by name`,
+      { file: path, field: 'hooks' },
+    );
+  }
   if (typeof service === 'string' && !isServiceName(service)) {
     throw new InvalidConfigError(
       `${label}: service "${service}" must be lower-case: a letter, then letters, digits, _ or -`,
@@ -217,6 +229,7 @@ async function importConfigModule(path: string, label: string): Promise<ConfigFi
       ? {}
       : { projections: validateProjections(projections, label, path) }),
     ...(sagas === undefined ? {} : { sagas: validateSagas(sagas, label, path) }),
+    ...(hooks === undefined ? {} : { hooks: hooks as Record<string, IncomingSourceConfig> }),
   };
 }
 

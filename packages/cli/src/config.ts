@@ -12,6 +12,7 @@ import {
   readJsonConfig,
   type LoadedConfigFile,
 } from './config-file.js';
+import type { IncomingSourceConfig } from '@eventfabric/webhooks';
 import { isServiceName } from './handlers.js';
 
 export {
@@ -68,6 +69,8 @@ export interface ResolvedConfig {
   projections: readonly CompiledProjection[];
   /** The config file's sagas; empty without one. */
   sagas: readonly AnySaga[];
+  /** The config file's incoming webhook sources; empty without one. */
+  hooks: Readonly<Record<string, IncomingSourceConfig>>;
   /** The absolute path of the config file used, if any. */
   configFile: string | undefined;
 }
@@ -128,6 +131,7 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
     handlers: file?.config.handlers ?? [],
     projections: file?.config.projections ?? [],
     sagas: file?.config.sagas ?? [],
+    hooks: file?.config.hooks ?? {},
     configFile: file?.path,
   };
 }

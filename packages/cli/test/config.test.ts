@@ -29,6 +29,7 @@ describe('resolveConfig', () => {
       handlers: [],
       projections: [],
       sagas: [],
+      hooks: {},
       configFile: undefined,
     });
     expect(resolveConfig({ env: {}, cwd: dir }).schemasDir).toBe(undefined);
@@ -45,6 +46,7 @@ describe('resolveConfig', () => {
       handlers: [],
       projections: [],
       sagas: [],
+      hooks: {},
       configFile: join(withConfig, 'eventfabric.config.json'),
     });
   });

@@ -11,6 +11,13 @@ import {
 } from '@eventfabric/core';
 import { registerHorizonMetrics } from '@eventfabric/postgres';
 import {
+  IncomingWebhooks,
+  startWebhookEngine,
+  WebhookMetrics,
+  WebhookService,
+  type WebhookEngine,
+} from '@eventfabric/webhooks';
+import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   FileApiKeyStore,
@@ -27,6 +34,7 @@ import { DEFAULT_KEYS_FILE, keysFilePath } from './keys.js';
 import {
   deadLetterStore,
   describeStore,
+  openLogTransport,
   openStore,
   processedEvents,
   type OpenedStore,
@@ -35,6 +43,7 @@ import { TRANSPORT_ENV, resolveBroker, type BrokerLocation } from '../transport-
 import { untilSignal } from '../until-signal.js';
 import { redrive } from './dlq-retry.js';
 import { projectionStorageOf } from './projections.js';
+import { allowlist, webhookStore, WEBHOOKS_ALLOW_ENV } from './webhooks.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -45,6 +54,8 @@ interface ServeCommandOptions {
   keysFile?: string;
   transport?: string;
   forward?: string[];
+  webhookAllow?: string[];
+  webhookDelivery: boolean;
 }
 
 export function registerServeCommand(program: Command, run: ActionRunner): void {
@@ -54,8 +65,10 @@ export function registerServeCommand(program: Command, run: ActionRunner): void 
     .description(
       'run the HTTP API over the store: publish CloudEvents (structured, batch, binary), ' +
         'append and read streams, query $all, follow it over SSE, manage schemas and dead ' +
-        "letters, replay handlers and rebuild projections (the config file's); /healthz, " +
-        '/readyz and /metrics. With --transport it also relays the log to RabbitMQ or NATS. ' +
+        "letters, replay handlers and rebuild projections (the config file's), manage outgoing " +
+        "webhooks and deliver them, receive the config file's incoming webhook sources; " +
+        '/healthz, /readyz and /metrics. With --transport it also relays the log to RabbitMQ ' +
+        'or NATS. ' +
         'Runs until SIGINT or SIGTERM, then shuts down gracefully',
     )
     .option('-p, --port <port>', `port to listen on; 0 picks a free one`, parsePort, DEFAULT_PORT)
@@ -74,6 +87,16 @@ export function registerServeCommand(program: Command, run: ActionRunner): void 
       'with --transport: relay only these types (a type or a pattern such as shop.*; ' +
         'repeatable; default every event)',
       parseForwardPattern,
+    )
+    .option(
+      '--webhook-allow <cidr>',
+      'a private address range outgoing webhooks may reach (repeatable; default ' +
+        `${WEBHOOKS_ALLOW_ENV}, comma-separated)`,
+      collect,
+    )
+    .option(
+      '--no-webhook-delivery',
+      'serve /v1/webhooks but deliver nothing here (an `eventfabric webhooks run` process does)',
     )
     .option(
       '--log-level <level>',
@@ -132,12 +155,19 @@ Examples:
         const { finished, dispose } = untilSignal();
         let connected: OpenedBroker | undefined;
         let relay: Relay | undefined;
+        let engine: { engine: WebhookEngine; close: () => Promise<void> } | undefined;
         try {
           connected =
             broker === undefined
               ? undefined
               : await openBroker(broker, logger.child({ transport: broker.kind }));
           const deadLetters = deadLetterStore(opened);
+          const webhooks = webhookStore(opened);
+          const allow = allowlist({ allow: options.webhookAllow });
+          const hooks =
+            Object.keys(config.hooks).length === 0
+              ? undefined
+              : new IncomingWebhooks({ sources: { ...config.hooks }, store: opened.backend.store });
           const server = await createServer({
             store: opened.backend.store,
             schemas: opened.registry,
@@ -157,6 +187,8 @@ Examples:
                 ? undefined
                 : { projections: config.projections, storage: projectionStorageOf(opened.backend) },
             transport: connected?.health,
+            webhooks: new WebhookService({ store: webhooks, allow }),
+            hooks,
             keys: secured ? keys : undefined,
             logger,
           });
@@ -174,6 +206,26 @@ Examples:
               logger: logger.child({ component: 'relay' }),
               metrics: server.metrics.registry,
             });
+          }
+          if (options.webhookDelivery) {
+            // Subscriptions fan out from the log into durable deliveries, sent on their schedule.
+            const transport = await openLogTransport(opened);
+            try {
+              engine = {
+                engine: await startWebhookEngine({
+                  store: webhooks,
+                  transport,
+                  deadLetters,
+                  allow,
+                  metrics: new WebhookMetrics(server.metrics.registry, webhooks),
+                  logger: logger.child({ component: 'webhooks' }),
+                }),
+                close: () => transport.close(),
+              };
+            } catch (error) {
+              await transport.close();
+              throw error;
+            }
           }
           const url = await listen(server.listen.bind(server), options);
           if (secured) {
@@ -199,6 +251,10 @@ Examples:
               `  publish   POST ${url}/v1/events`,
               `  query     GET  ${url}/v1/events`,
               `  follow    GET  ${url}/v1/subscribe`,
+              `  webhooks       ${url}/v1/webhooks${options.webhookDelivery ? '' : ' (delivered elsewhere)'}`,
+              ...(hooks === undefined
+                ? []
+                : [`  incoming  POST ${url}/v1/hooks/{${Object.keys(config.hooks).join(',')}}`]),
               `  health    GET  ${url}/healthz  ${url}/readyz`,
               `  metrics   GET  ${url}/metrics`,
               'Ctrl-C stops it.',
@@ -219,6 +275,8 @@ Examples:
           }
         } finally {
           dispose();
+          await engine?.engine.stop();
+          await engine?.close();
           await relay?.stop();
           await connected?.close();
           record.close();

@@ -24,14 +24,14 @@ interface ServiceOptions {
 }
 
 /** The allowlist: `--allow` values, else the environment's. */
-function allowlist(options: ServiceOptions): string[] {
+export function allowlist(options: ServiceOptions): string[] {
   if (options.allow !== undefined && options.allow.length > 0) return options.allow;
   const env = process.env[WEBHOOKS_ALLOW_ENV];
   return env === undefined || env.trim() === '' ? [] : env.split(',').map((s) => s.trim());
 }
 
 /** The webhook store in the configured store's file or schema. */
-function webhookStore(opened: OpenedStore): WebhookStore {
+export function webhookStore(opened: OpenedStore): WebhookStore {
   const { backend } = opened;
   return backend.kind === 'sqlite'
     ? createSqliteWebhookStore(backend.store)
