@@ -15,7 +15,13 @@ import { agreements } from './agreements/index.js';
 import { habitatGraphql } from './graphql/schema.js';
 import { people } from './people/index.js';
 import type { Backend } from './platform/backend.js';
-import type { BoundedContext, ContextDeps, Faults, HandlerSpec } from './platform/context.js';
+import type {
+  BoundedContext,
+  ContextDeps,
+  Faults,
+  HandlerSpec,
+  Observer,
+} from './platform/context.js';
 import { EventPublisher } from './platform/event-publisher.js';
 import { Settlement } from './platform/settle.js';
 import { allocationSaga } from './treasury/saga.js';
@@ -35,6 +41,8 @@ export interface HabitatOptions {
   faults?: Faults;
   /** @defaultValue silent */
   logger?: Logger;
+  /** Hooks for instrumentation (the SLA benchmark). @defaultValue none */
+  observer?: Observer;
   /**
    * `read-models` runs the projections only: no handlers, relay or saga. A replica built
    * from a copied log must not react to it again. @defaultValue 'full'
@@ -71,8 +79,10 @@ export async function startHabitat(options: HabitatOptions): Promise<Habitat> {
   for (const context of CONTEXTS) {
     for (const ddl of context.tables(backend.sql)) await backend.sql.run(ddl);
   }
-  const publisher = new EventPublisher(backend);
+  const observer = options.observer ?? {};
+  const publisher = new EventPublisher(backend, observer);
   const deps: ContextDeps = {
+    observer,
     backend,
     publisher,
     faults: options.faults ?? {},

@@ -9,7 +9,7 @@ export {
   type PostgresBackendOptions,
 } from './platform/backend.js';
 export { EventPublisher, type UnitOfWork, type Published } from './platform/event-publisher.js';
-export type { Faults, AllocationStepName, BoundedContext } from './platform/context.js';
+export type { Faults, AllocationStepName, BoundedContext, Observer } from './platform/context.js';
 export { allocatePatronage, type MemberAllocation } from './treasury/allocation.js';
 export { SCHEMAS_DIR, loadHabitatSchemas } from './platform/schemas.js';
 export { auditAllocation, formatAudit, type AllocationAudit } from './treasury/audit.js';

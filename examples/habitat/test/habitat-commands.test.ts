@@ -136,6 +136,55 @@ describe('Habitat GraphQL mutations', () => {
     await rejects(Q.approve, { id: 'c-1' }, 'HABITAT_CONFLICT', /contribution c-1 is approved/);
   });
 
+  it('commits concurrent mutations together, yet rolls back a failing one alone (group commit)', async () => {
+    const head = Number(await app.backend.store.headPosition());
+    const results = await Promise.all(
+      [
+        { id: 'm-g1', email: 'g1@habitat.coop' },
+        { id: 'm-g2', email: 'ada@habitat.coop' },
+        { id: 'm-g3', email: 'g3@habitat.coop' },
+      ].map(({ id, email }) =>
+        app.gql(Q.register, { input: { id, name: id, email, shareCents: 7 } }),
+      ),
+    );
+    expect(results.map((r) => r.errors?.[0]?.extensions?.code ?? 'ok')).toEqual([
+      'ok',
+      'HABITAT_CONFLICT',
+      'ok',
+    ]);
+    const appended = await app.backend.store.readAll({ after: String(head), raw: true });
+    expect(appended.map((e) => e.subject)).toEqual(['member-m-g1', 'member-m-g3']);
+    await app.habitat.settled();
+    const { members } = await app.ok<{ members: { id: string }[] }>(`{ members { id } }`);
+    expect(members.map((m) => m.id)).toEqual(['m-ada', 'm-g1', 'm-g3']);
+  });
+
+  it('counts an approval that reaches Treasury after its period closed as late, not as patronage', async () => {
+    await app.ok(Q.openPeriod, { id: 'late', name: 'Late' });
+    await app.ok(Q.close, { id: 'late', surplus: 0 });
+    await app.backend.store.appendToStream('contribution-c-late', [
+      createEvent({
+        type: 'agreements.contribution.approved.v1',
+        source: '/habitat/agreements',
+        subject: 'contribution-c-late',
+        data: {
+          contributionId: 'c-late',
+          agreementId: 'a-ada',
+          memberId: 'm-ada',
+          periodId: 'late',
+          amountCents: 999,
+        },
+      }),
+    ]);
+    await app.habitat.settled();
+    const data = await app.ok<{
+      periods: { id: string; lateCents: number }[];
+      patronage: unknown[];
+    }>(`{ periods { id lateCents } patronage(periodId: "late") { memberId } }`);
+    expect(data.periods.find((p) => p.id === 'late')?.lateCents).toBe(999);
+    expect(data.patronage).toEqual([]);
+  });
+
   it('upcasts v1 events: a member registered before shares existed holds none', async () => {
     await app.backend.store.appendToStream('member-m-old', [
       createEvent({

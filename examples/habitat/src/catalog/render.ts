@@ -39,6 +39,7 @@ interface Version {
 
 /** Where metadata lives: handlers and projections are only described, never started. */
 const DESCRIBE_ONLY = {
+  observer: {},
   backend: undefined,
   publisher: undefined,
   faults: {},

@@ -31,6 +31,7 @@ import {
   type PostgresEventStore,
 } from '@eventfabric/postgres';
 import { createRabbitMqTransport } from '@eventfabric/rabbitmq';
+import { GroupCommit } from './group-commit.js';
 import { loadHabitatSchemas } from './schemas.js';
 import { numberPlaceholders, type SqlExecutor, type SqlTransaction } from './sql.js';
 
@@ -110,6 +111,7 @@ export async function openEmbeddedBackend(options: EmbeddedBackendOptions): Prom
       },
     });
     const transports: Transport[] = [];
+    const committer = new GroupCommit(db, lock, () => inTx(db));
     return {
       kind: 'embedded',
       store,
@@ -122,25 +124,14 @@ export async function openEmbeddedBackend(options: EmbeddedBackendOptions): Prom
         run: async (sql, params = []) =>
           (await lock.run(() => prepare(sql).run(...params))).changes,
       },
-      transaction: (work) =>
-        lock.hold(async () => {
-          db.exec('BEGIN IMMEDIATE');
-          try {
-            const result = await work(inTx(db));
-            db.exec('COMMIT');
-            return result;
-          } catch (error) {
-            if (db.inTransaction) db.exec('ROLLBACK');
-            throw error;
-          }
-        }),
+      transaction: (work) => committer.run(work),
       wrap: (tx) => inTx(tx as Database.Database),
       processed: new SqliteProcessedEvents(store),
       deadLetters: createSqliteDeadLetterStore(store),
       projectionStorage: new SqliteProjectionStorage(store) as ProjectionStorage<unknown>,
       sagaStorage: new SqliteSagaStorage(store) as SagaStorage<unknown>,
       transport: async () => {
-        const transport = createSqliteTransport({ store, checkpointDelayMs: 20 });
+        const transport = createSqliteTransport({ store });
         transports.push(transport);
         return transport;
       },

@@ -1,4 +1,4 @@
-import type { CompiledProjection, EventHandler } from '@eventfabric/core';
+import type { CloudEvent, CompiledProjection, EventHandler, StoredEvent } from '@eventfabric/core';
 import type { Backend } from './backend.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { SqlExecutor } from './sql.js';
@@ -13,8 +13,17 @@ export interface Faults {
 
 export type AllocationStepName = 'allocate' | 'credit' | 'schedule';
 
+/** Instrumentation: when state commits and when read models apply it (the SLA benchmark). */
+export interface Observer {
+  /** A mutation's unit of work committed these events. */
+  committed?(events: readonly CloudEvent[]): void;
+  /** A projection committed its update for a live event. */
+  projected?(projection: string, event: StoredEvent): void;
+}
+
 /** What a context is given when Habitat starts. */
 export interface ContextDeps {
+  observer: Observer;
   backend: Backend;
   publisher: EventPublisher;
   faults: Faults;

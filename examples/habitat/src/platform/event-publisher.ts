@@ -5,6 +5,7 @@ import {
   type StoredEvent,
 } from '@eventfabric/core';
 import type { Backend } from './backend.js';
+import type { Observer } from './context.js';
 import type { SqlTransaction } from './sql.js';
 
 /** An event a unit of work emits; it is appended to `stream` when the work commits. */
@@ -36,13 +37,18 @@ export interface Published<T> {
  * that was rolled back.
  */
 export class EventPublisher {
-  constructor(private readonly backend: Backend) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly observer: Observer = {},
+  ) {}
 
   /** A command from outside (a mutation): its events start a new flow. */
-  publish<T>(source: string, work: (uow: UnitOfWork) => Promise<T>): Promise<Published<T>> {
-    return this.backend.transaction((tx) =>
+  async publish<T>(source: string, work: (uow: UnitOfWork) => Promise<T>): Promise<Published<T>> {
+    const published = await this.backend.transaction((tx) =>
       run(tx, work, (e) => createEvent({ type: e.type, source, subject: e.stream, data: e.data })),
     );
+    this.observer.committed?.(published.events);
+    return published;
   }
 
   /**

@@ -18,7 +18,10 @@ type Ctx = { tx: unknown; table(name: string): string };
  * it (then it is counted as late). The allocation is made from this projection once it has
  * applied the close, so it covers exactly the approvals before the close in the log.
  */
-export function treasuryProjections({ publisher }: ContextDeps): CompiledProjection<unknown>[] {
+export function treasuryProjections({
+  publisher,
+  observer,
+}: ContextDeps): CompiledProjection<unknown>[] {
   const sql = (tx: unknown) => publisher.within(tx);
   const patronage = defineProjection<unknown>({
     name: 'patronage',
@@ -52,24 +55,27 @@ export function treasuryProjections({ publisher }: ContextDeps): CompiledProject
       },
       [TreasuryInputs.contributionApproved]: async (event, { tx, table }) => {
         const c = dataOf<ContributionApproved>(event);
-        const [period] = await sql(tx).all<{ status: string }>(
-          `SELECT status FROM ${table('periods_view')} WHERE period_id = ?`,
-          [c.periodId],
+        // One statement in the common case (the hot path of the SLA): counted unless the
+        // period has closed; a late approval is then added to the period's late cents.
+        const counted = await sql(tx).run(
+          `INSERT INTO ${table('patronage_view')} AS p (period_id, member_id, patronage_cents, contributions)
+           SELECT ?, ?, ?, 1 WHERE NOT EXISTS
+             (SELECT 1 FROM ${table('periods_view')} WHERE period_id = ? AND status = 'closed')
+           ON CONFLICT (period_id, member_id) DO UPDATE
+           SET patronage_cents = p.patronage_cents + excluded.patronage_cents, contributions = p.contributions + 1`,
+          [c.periodId, c.memberId, c.amountCents, c.periodId],
         );
-        if (period?.status === 'closed') {
+        if (counted === 0) {
           await sql(tx).run(
             `UPDATE ${table('periods_view')} SET late_cents = late_cents + ? WHERE period_id = ?`,
             [c.amountCents, c.periodId],
           );
-          return;
         }
-        await sql(tx).run(
-          `INSERT INTO ${table('patronage_view')} AS p (period_id, member_id, patronage_cents, contributions)
-           VALUES (?, ?, ?, 1) ON CONFLICT (period_id, member_id) DO UPDATE
-           SET patronage_cents = p.patronage_cents + excluded.patronage_cents, contributions = p.contributions + 1`,
-          [c.periodId, c.memberId, c.amountCents],
-        );
       },
+    },
+    sideEffects: {
+      // After the update commits, live events only: where the SLA's clock stops.
+      [TreasuryInputs.contributionApproved]: (event) => observer?.projected?.('patronage', event),
     },
   });
 
