@@ -103,6 +103,32 @@ describeWithRabbitMq('eventfabric topology --priority on RabbitMQ', () => {
     expect(await exists(group)).toBe(false);
   });
 
+  it('given --ordered, when printing, then single-active-consumer partition queues behind a headers exchange', async () => {
+    const printed = await runCli(args('--ordered', 'receipts', '--partitions', '2'), cwd);
+
+    expect(printed.code).toBe(0);
+    const receipts = printed.stdout.slice(printed.stdout.indexOf(`group ${service}.receipts\n`));
+    const r = `${service}.receipts`;
+    expect(receipts.split('\n').filter((l) => !l.includes('.retry.'))).toEqual([
+      `group ${r}`,
+      '  exchange treasury.events (topic, durable)',
+      `  queue ${r}.p0 (work, x-queue-type="quorum" x-single-active-consumer=true)`,
+      `  queue ${r}.p1 (work, x-queue-type="quorum" x-single-active-consumer=true)`,
+      `  queue ${r}.dlq (dead-letter, x-queue-type="quorum")`,
+      `  exchange ${r}.partitions (headers, durable, alternate ${r}.partitions.default)`,
+      `  exchange ${r}.partitions.default (fanout, durable)`,
+      `  binding treasury.events → exchange ${r}.partitions on treasury.contribution.approved.v1`,
+      `  binding ${r}.partitions → ${r}.p<n> on eventfabric-partition=<n>, n = 0..1`,
+      `  binding ${r}.partitions.default → ${r}.p0 (no partition header)`,
+      '',
+    ]);
+    const bad = await runCli(args('--ordered', 'receipts', '--partitions', 'many'), cwd);
+    expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([
+      1,
+      'error [INVALID_CONFIG]: rabbitmq option partitions must be an integer from 1 to 1024',
+    ]);
+  });
+
   it('given bad --priority values, then a clear error and nothing declared', async () => {
     const bad = `${service}x`;
     const cases = [

@@ -59,13 +59,27 @@ export interface RabbitMqTransportOptions {
    * @defaultValue {} (no priority groups)
    */
   priorities?: Readonly<Record<string, RabbitMqPriorityLevels>>;
+  /**
+   * Groups that keep order per partition key across processes: each gets `partitions`
+   * queues `<group>.p<n>` with a single active consumer, filled by the key's partition, so
+   * one member at a time handles a partition and another takes over when it goes.
+   * @defaultValue [] (members compete on one queue)
+   */
+  orderedGroups?: readonly string[];
+  /**
+   * How many partitions the keys hash to (FNV-1a of `partitionkey`, mod this). Every
+   * publisher and consumer of an ordered group must use the same count.
+   * @defaultValue 16
+   */
+  partitions?: number;
 }
 
 export type ResolvedRabbitMqOptions = Required<
-  Omit<RabbitMqTransportOptions, 'retryDelaysMs' | 'priorities'>
+  Omit<RabbitMqTransportOptions, 'retryDelaysMs' | 'priorities' | 'orderedGroups'>
 > & {
   retryDelaysMs: readonly number[];
   priorities: Readonly<Record<string, RabbitMqPriorityLevels>>;
+  orderedGroups: ReadonlySet<string>;
 };
 
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = Object.freeze([
@@ -84,7 +98,38 @@ const KNOWN = new Set([
   'connectTimeoutMs',
   'heartbeatSeconds',
   'priorities',
+  'orderedGroups',
+  'partitions',
 ]);
+
+function resolveOrderedGroups(
+  value: unknown,
+  priorities: Record<string, RabbitMqPriorityLevels>,
+): ReadonlySet<string> {
+  if (value === undefined) return new Set();
+  if (!Array.isArray(value)) {
+    throw new InvalidConfigError('rabbitmq orderedGroups must be an array of group names', {
+      option: 'orderedGroups',
+    });
+  }
+  for (const group of value) {
+    try {
+      assertGroupName(group);
+    } catch {
+      throw new InvalidConfigError(
+        `rabbitmq orderedGroups: "${String(group)}" is not a group name (<service>.<handler>)`,
+        { option: 'orderedGroups', group: String(group) },
+      );
+    }
+    if (priorities[group] !== undefined) {
+      throw new InvalidConfigError(
+        `rabbitmq orderedGroups: ${group} has priorities too; a group is ordered or prioritised, not both`,
+        { option: 'orderedGroups', group },
+      );
+    }
+  }
+  return new Set(value as string[]);
+}
 
 const LEVEL = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -191,6 +236,7 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions): Resol
       { option: 'retryDelaysMs', value: delays as never },
     );
   }
+  const priorities = resolvePriorities(options.priorities);
   const reconnectInitialDelayMs = positiveInteger(
     'reconnectInitialDelayMs',
     options.reconnectInitialDelayMs,
@@ -216,6 +262,8 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions): Resol
       3_600_000,
     ),
     heartbeatSeconds: positiveInteger('heartbeatSeconds', options.heartbeatSeconds, 10, 600),
-    priorities: Object.freeze(resolvePriorities(options.priorities)),
+    priorities: Object.freeze(priorities),
+    orderedGroups: resolveOrderedGroups(options.orderedGroups, priorities),
+    partitions: positiveInteger('partitions', options.partitions, 16, 1024),
   };
 }

@@ -15,7 +15,12 @@ import { AckBatcher } from './ack-batcher.js';
 import { DEAD_LETTER_HEADERS, newDeadLetterId } from './dead-letter-message.js';
 import { deadLetterQueueName, retryQueueName } from './naming.js';
 import type { ResolvedRabbitMqOptions } from './rabbitmq-options.js';
-import { declareGroupTopology, PRIORITY_HEADER, type GroupTopology } from './topology.js';
+import {
+  declareGroupTopology,
+  PARTITION_HEADER,
+  PRIORITY_HEADER,
+  type GroupTopology,
+} from './topology.js';
 
 /** Deliveries this transport made before the current one (carried through retry queues). */
 export const DELIVERIES_HEADER = 'x-eventfabric-deliveries';
@@ -415,10 +420,14 @@ export class RabbitMqSubscription implements TransportSubscription {
   }
 }
 
-/** A priority group's level header, carried through a retry queue back to its level. */
+/** The routing headers (level, partition), carried through a retry queue back to its queue. */
 function priorityOf(message: ConsumeMessage): Record<string, unknown> {
-  const level = (message.properties.headers ?? {})[PRIORITY_HEADER] as unknown;
-  return level === undefined ? {} : { [PRIORITY_HEADER]: level };
+  const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const name of [PRIORITY_HEADER, PARTITION_HEADER]) {
+    if (headers[name] !== undefined) out[name] = headers[name];
+  }
+  return out;
 }
 
 function copyProperties(message: ConsumeMessage): { contentType?: string; type?: string } {

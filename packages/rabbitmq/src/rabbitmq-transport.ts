@@ -32,6 +32,8 @@ import { RabbitMqSubscription } from './rabbitmq-subscription.js';
 import {
   declareGroupTopology,
   groupTopology,
+  PARTITION_HEADER,
+  partitionOf,
   PRIORITY_HEADER,
   type GroupTopology,
 } from './topology.js';
@@ -118,6 +120,7 @@ export class RabbitMqTransport implements Transport {
       this.options.queueType,
       this.options.retryDelaysMs,
       this.options.priorities[group],
+      this.options.orderedGroups.has(group) ? { partitions: this.options.partitions } : undefined,
     );
   }
 
@@ -191,7 +194,13 @@ export class RabbitMqTransport implements Transport {
         properties: {
           ...properties,
           messageId: event.id,
-          ...(typeof priority === 'string' ? { headers: { [PRIORITY_HEADER]: priority } } : {}),
+          headers: {
+            // Ordered groups route on the key's partition, computed once here for all.
+            [PARTITION_HEADER]: String(
+              partitionOf(event.partitionkey ?? event.subject ?? event.id, this.options.partitions),
+            ),
+            ...(typeof priority === 'string' ? { [PRIORITY_HEADER]: priority } : {}),
+          },
         },
       });
     }

@@ -7,7 +7,7 @@ import type { RabbitMqPriorityLevels, RabbitMqQueueType } from './rabbitmq-optio
 export interface QueueDeclaration {
   name: string;
   role: 'work' | 'retry' | 'dead-letter';
-  arguments: Record<string, string | number>;
+  arguments: Record<string, string | number | boolean>;
   /** A priority group's work queue: its level, and its rank (0 is served first). */
   priority?: { level: string; rank: number };
 }
@@ -36,6 +36,38 @@ export interface GroupTopology {
   /** Context exchange → work queue; empty for a priority group (see `priority`). */
   bindings: { exchange: string; queue: string; bindingKey: string }[];
   priority?: PriorityRouting;
+  partitions?: PartitionRouting;
+}
+
+/**
+ * How an ordered group's events reach its partition queues: the context exchanges feed a
+ * headers exchange `<group>.partitions`, which routes on the `eventfabric-partition` header
+ * (set by every publish) to `<group>.p<n>`; a message without it (another producer) goes
+ * through the alternate exchange to `<group>.p0`.
+ */
+export interface PartitionRouting {
+  exchange: string;
+  alternateExchange: string;
+  count: number;
+  exchangeBindings: { source: string; destination: string; bindingKey: string }[];
+}
+
+/** The header an ordered group's exchange routes on: the key's partition, as a string. */
+export const PARTITION_HEADER = 'eventfabric-partition';
+
+/** An ordered group's queue of one partition. */
+export function partitionQueueName(group: string, partition: number): string {
+  return `${group}.p${partition}`;
+}
+
+/** FNV-1a, 32 bits, of the key's UTF-8 bytes, mod `partitions` (as the other transports). */
+export function partitionOf(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % partitions;
 }
 
 /** The header a priority group's exchange routes on: the event's `priority` attribute. */
@@ -58,11 +90,19 @@ export function groupTopology(
   queueType: RabbitMqQueueType,
   retryDelaysMs: readonly number[],
   priority?: RabbitMqPriorityLevels,
+  ordered?: { partitions: number },
 ): GroupTopology {
   assertGroupName(group);
   compileTopics(topics);
-  const typed = (args: Record<string, string | number>): Record<string, string | number> =>
+  const typed = (
+    args: Record<string, string | number | boolean>,
+  ): Record<string, string | number | boolean> =>
     queueType === 'quorum' ? { 'x-queue-type': 'quorum', ...args } : args;
+  const routedBy = priority
+    ? priorityExchangeName(group)
+    : ordered
+      ? `${group}.partitions`
+      : undefined;
   const patterns = [...new Set(topics)].map((pattern) => bindingOf(pattern));
   const exchanges = [...new Set(patterns.map((b) => b.exchange))];
   const retries: QueueDeclaration[] = retryDelaysMs.map((delay) => ({
@@ -71,8 +111,8 @@ export function groupTopology(
     arguments: typed({
       'x-message-ttl': delay,
       // A priority group's retry goes back through its exchange, to the level it came from.
-      ...(priority
-        ? { 'x-dead-letter-exchange': priorityExchangeName(group) }
+      ...(routedBy
+        ? { 'x-dead-letter-exchange': routedBy }
         : { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': group }),
       // Quorum queues dead-letter at most once by default: a retry could vanish.
       ...(queueType === 'quorum'
@@ -85,6 +125,33 @@ export function groupTopology(
     role: 'dead-letter',
     arguments: typed({}),
   };
+  if (ordered) {
+    const exchange = `${group}.partitions`;
+    return {
+      group,
+      exchanges,
+      queues: [
+        ...Array.from({ length: ordered.partitions }, (_, n) => ({
+          name: partitionQueueName(group, n),
+          role: 'work' as const,
+          arguments: typed({ 'x-single-active-consumer': true }),
+        })),
+        ...retries,
+        deadLetters,
+      ],
+      bindings: [],
+      partitions: {
+        exchange,
+        alternateExchange: `${exchange}.default`,
+        count: ordered.partitions,
+        exchangeBindings: patterns.map((b) => ({
+          source: b.exchange,
+          destination: exchange,
+          bindingKey: b.bindingKey,
+        })),
+      },
+    };
+  }
   if (!priority) {
     return {
       group,
@@ -176,6 +243,25 @@ export async function declareGroupTopology(
         });
       }
       for (const b of routing.exchangeBindings) {
+        await channel.bindExchange(b.destination, b.source, b.bindingKey);
+      }
+    }
+    const partitions = topology.partitions;
+    if (partitions) {
+      await channel.assertExchange(partitions.alternateExchange, 'fanout', { durable: true });
+      await channel.assertExchange(partitions.exchange, 'headers', {
+        durable: true,
+        alternateExchange: partitions.alternateExchange,
+      });
+      const group = topology.group;
+      await channel.bindQueue(partitionQueueName(group, 0), partitions.alternateExchange, '');
+      for (let n = 0; n < partitions.count; n++) {
+        await channel.bindQueue(partitionQueueName(group, n), partitions.exchange, '', {
+          'x-match': 'all',
+          [PARTITION_HEADER]: String(n),
+        });
+      }
+      for (const b of partitions.exchangeBindings) {
         await channel.bindExchange(b.destination, b.source, b.bindingKey);
       }
     }

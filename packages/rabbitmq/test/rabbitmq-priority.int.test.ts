@@ -6,6 +6,8 @@ import {
   createRabbitMqTransport,
   deadLetterQueueName,
   DEFAULT_RETRY_DELAYS_MS,
+  groupTopology,
+  partitionOf,
   resolveRabbitMqOptions,
   retryQueueName,
   type RabbitMqTransport,
@@ -54,6 +56,83 @@ describe('RabbitMQ priority options', () => {
     expect(configError({ 'mailer.send': { levels: ['high', 'low'] } })).toBe('accepted');
   });
 });
+
+describe('RabbitMQ ordered groups: options and topology', () => {
+  function orderedError(options: Record<string, unknown>): unknown {
+    try {
+      resolveRabbitMqOptions({ ...URL_ONLY, ...options });
+    } catch (error) {
+      if (error instanceof EventFabricError) return [error.code, error.message];
+      throw error;
+    }
+    return 'accepted';
+  }
+
+  it('rejects bad group names, a group both ordered and prioritised, and bad partition counts', () => {
+    expect(orderedError({ orderedGroups: ['Ledger'] })).toEqual([
+      'INVALID_CONFIG',
+      'rabbitmq orderedGroups: "Ledger" is not a group name (<service>.<handler>)',
+    ]);
+    expect(
+      orderedError({
+        orderedGroups: ['bank.ledger'],
+        priorities: { 'bank.ledger': { levels: ['high', 'low'] } },
+      }),
+    ).toEqual([
+      'INVALID_CONFIG',
+      'rabbitmq orderedGroups: bank.ledger has priorities too; a group is ordered or prioritised, not both',
+    ]);
+    expect(orderedError({ orderedGroups: ['bank.ledger'], partitions: 0 })).toEqual([
+      'INVALID_CONFIG',
+      'rabbitmq option partitions must be an integer from 1 to 1024',
+    ]);
+    expect(orderedError({ orderedGroups: ['bank.ledger'], partitions: 4 })).toBe('accepted');
+  });
+
+  it('declares single-active-consumer partition queues behind a headers exchange', () => {
+    const topology = groupTopology('bank.ledger', ['bank.*'], 'quorum', [100], undefined, {
+      partitions: 3,
+    });
+    expect(topology.queues.map((q) => [q.name, q.role, q.arguments])).toEqual([
+      ['bank.ledger.p0', 'work', { 'x-queue-type': 'quorum', 'x-single-active-consumer': true }],
+      ['bank.ledger.p1', 'work', { 'x-queue-type': 'quorum', 'x-single-active-consumer': true }],
+      ['bank.ledger.p2', 'work', { 'x-queue-type': 'quorum', 'x-single-active-consumer': true }],
+      [
+        'bank.ledger.retry.100',
+        'retry',
+        {
+          'x-queue-type': 'quorum',
+          'x-message-ttl': 100,
+          'x-dead-letter-exchange': 'bank.ledger.partitions',
+          'x-dead-letter-strategy': 'at-least-once',
+          'x-overflow': 'reject-publish',
+        },
+      ],
+      ['bank.ledger.dlq', 'dead-letter', { 'x-queue-type': 'quorum' }],
+    ]);
+    expect(topology.partitions).toEqual({
+      exchange: 'bank.ledger.partitions',
+      alternateExchange: 'bank.ledger.partitions.default',
+      count: 3,
+      exchangeBindings: [
+        { source: 'bank.events', destination: 'bank.ledger.partitions', bindingKey: 'bank.*.#' },
+      ],
+    });
+    // The partition is FNV-1a of the key, as the other transports compute it.
+    expect([
+      partitionOf('account-1', 16),
+      partitionOf('account-2', 16),
+      partitionOf('é', 7),
+    ]).toEqual([fnv('account-1') % 16, fnv('account-2') % 16, fnv('é') % 7]);
+  });
+});
+
+/** FNV-1a 32, written out again as the reference. */
+function fnv(text: string): number {
+  let h = 2166136261;
+  for (const b of new TextEncoder().encode(text)) h = Math.imul(h ^ b, 16777619) >>> 0;
+  return h;
+}
 
 describeWithRabbitMq('RabbitMQ priority queues', () => {
   const suffix = uniqueSuffix();

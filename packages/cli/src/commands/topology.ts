@@ -21,6 +21,8 @@ interface TopologyCommandOptions {
   queueType?: 'quorum' | 'classic';
   declare?: boolean;
   priority?: string[];
+  ordered?: string[];
+  partitions?: string;
 }
 
 /**
@@ -81,6 +83,20 @@ function describe(topology: GroupTopology): string {
       `  binding ${routing.alternateExchange} → ${topology.group}.${routing.defaultLevel} (no or an unknown priority)`,
     );
   }
+  const partitions = topology.partitions;
+  if (partitions) {
+    lines.push(
+      `  exchange ${partitions.exchange} (headers, durable, alternate ${partitions.alternateExchange})`,
+      `  exchange ${partitions.alternateExchange} (fanout, durable)`,
+    );
+    for (const b of partitions.exchangeBindings) {
+      lines.push(`  binding ${b.source} → exchange ${b.destination} on ${b.bindingKey}`);
+    }
+    lines.push(
+      `  binding ${partitions.exchange} → ${topology.group}.p<n> on eventfabric-partition=<n>, n = 0..${partitions.count - 1}`,
+      `  binding ${partitions.alternateExchange} → ${topology.group}.p0 (no partition header)`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -112,6 +128,13 @@ export function registerTopologyCommand(program: Command, run: ActionRunner): vo
         'last); repeatable',
       collect,
     )
+    .option(
+      '--ordered <handler>',
+      "RabbitMQ: keep order per partition key across the handler's processes (single-active-" +
+        'consumer queues <service>.<handler>.p<n>); repeatable',
+      collect,
+    )
+    .option('--partitions <n>', 'partitions of ordered handlers (default 16)')
     .addHelpText(
       'after',
       `
@@ -168,6 +191,10 @@ Examples:
           url,
           ...(options.queueType === undefined ? {} : { queueType: options.queueType }),
           priorities: parsePriorities(options.priority ?? [], service, handlers),
+          orderedGroups: (options.ordered ?? []).map(
+            (name) => `${service}.${findHandler(handlers, name).name}`,
+          ),
+          ...(options.partitions === undefined ? {} : { partitions: Number(options.partitions) }),
         });
         const groups = handlers.map((handler) =>
           groupTopology(
@@ -176,6 +203,9 @@ Examples:
             resolved.queueType,
             resolved.retryDelaysMs,
             resolved.priorities[`${service}.${handler.name}`],
+            resolved.orderedGroups.has(`${service}.${handler.name}`)
+              ? { partitions: resolved.partitions }
+              : undefined,
           ),
         );
         if (options.declare) {
@@ -183,6 +213,8 @@ Examples:
             url,
             queueType: resolved.queueType,
             priorities: resolved.priorities,
+            orderedGroups: [...resolved.orderedGroups],
+            partitions: resolved.partitions,
           });
           try {
             for (const topology of groups) await transport.declare(topology);
