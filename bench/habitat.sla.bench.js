@@ -35,7 +35,7 @@ import { quantile } from './lib/measure.js';
 
 const PG_URL = process.env.EF_BENCH_PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const AMQP_URL = process.env.EF_BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const RATE = 500;
+const RATE = Number(process.env.EF_BENCH_HABITAT_RATE ?? 500);
 const SECONDS = 6;
 const TOTAL = RATE * SECONDS;
 const MEMBERS = 50;
