@@ -185,6 +185,11 @@ describe('Habitat GraphQL mutations', () => {
     expect(data.patronage).toEqual([]);
   });
 
+  it('tells how far the read models have applied the log: the head once settled', async () => {
+    const head = await app.habitat.settled();
+    expect(await app.ok(`{ readModelsPosition }`)).toEqual({ readModelsPosition: head });
+  });
+
   it('upcasts v1 events: a member registered before shares existed holds none', async () => {
     await app.backend.store.appendToStream('member-m-old', [
       createEvent({

@@ -1,3 +1,4 @@
+import type { RedriveResult } from '@eventfabric/core';
 import { createLogger, createServer, type EventFabricServer } from '@eventfabric/server';
 import { startHabitat, type Habitat } from '../app.js';
 import type { Backend } from '../platform/backend.js';
@@ -52,15 +53,11 @@ export async function startDemo(options: StartOptions): Promise<RunningDemo> {
           filter.handler === undefined
             ? habitat.consumers
             : [byHandler.get(filter.handler)].filter((c) => c !== undefined);
-        const result = {
-          redriven: [] as string[],
-          failed: [] as never[],
-          heldBack: [] as string[],
-        };
+        const result: RedriveResult = { redriven: [], failed: [], heldBack: [] };
         for (const consumer of consumers) {
           const one = await consumer.redrive(filter);
           result.redriven.push(...one.redriven);
-          result.failed.push(...(one.failed as never[]));
+          result.failed.push(...one.failed);
           result.heldBack.push(...one.heldBack);
         }
         return result;

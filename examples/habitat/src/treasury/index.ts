@@ -117,7 +117,7 @@ export const treasury: BoundedContext = {
       Query: {
         allocationRun: async (_: unknown, args: { periodId: string }) => {
           const [period] = await backend.sql.all<{ closed_by: string | null }>(
-            `SELECT closed_by FROM ${t('treasury_periods')} WHERE period_id = ?`,
+            `SELECT closed_by FROM ${t('periods_view')} WHERE period_id = ?`,
             [args.periodId],
           );
           if (period?.closed_by == null) return null;

@@ -30,7 +30,8 @@ export function treasuryProjections({
     setup: async ({ tx, table }) => {
       await sql(tx).run(
         `CREATE TABLE ${table('periods_view')} (period_id TEXT PRIMARY KEY, name TEXT NOT NULL,
-          status TEXT NOT NULL, surplus_cents BIGINT, retained_bps BIGINT, late_cents BIGINT NOT NULL)`,
+          status TEXT NOT NULL, surplus_cents BIGINT, retained_bps BIGINT, late_cents BIGINT NOT NULL,
+          closed_by TEXT)`,
       );
       await sql(tx).run(
         `CREATE TABLE ${table('patronage_view')} (period_id TEXT NOT NULL, member_id TEXT NOT NULL,
@@ -49,8 +50,9 @@ export function treasuryProjections({
       [TreasuryEvents.periodClosed]: async (event, { tx, table }) => {
         const p = dataOf<PeriodClosed>(event);
         await sql(tx).run(
-          `UPDATE ${table('periods_view')} SET status = 'closed', surplus_cents = ?, retained_bps = ? WHERE period_id = ?`,
-          [p.surplusCents, p.retainedBps, p.periodId],
+          `UPDATE ${table('periods_view')} SET status = 'closed', surplus_cents = ?, retained_bps = ?, closed_by = ?
+           WHERE period_id = ?`,
+          [p.surplusCents, p.retainedBps, event.id, p.periodId],
         );
       },
       [TreasuryInputs.contributionApproved]: async (event, { tx, table }) => {
