@@ -68,7 +68,10 @@ export interface RabbitMqTransportOptions {
   orderedGroups?: readonly string[];
   /**
    * How many partitions the keys hash to (FNV-1a of `partitionkey`, mod this). Every
-   * publisher and consumer of an ordered group must use the same count.
+   * publisher and consumer of an ordered group must use the same count. A transport with
+   * `partitions` or `orderedGroups` set stamps each published event with its partition
+   * (the header ordered groups route on); one without sends none, and an ordered group
+   * puts such events all in its first partition.
    * @defaultValue 16
    */
   partitions?: number;
@@ -80,6 +83,8 @@ export type ResolvedRabbitMqOptions = Required<
   retryDelaysMs: readonly number[];
   priorities: Readonly<Record<string, RabbitMqPriorityLevels>>;
   orderedGroups: ReadonlySet<string>;
+  /** Whether `publish` stamps the partition header (`partitions` or `orderedGroups` given). */
+  stampPartitions: boolean;
 };
 
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = Object.freeze([
@@ -265,5 +270,8 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions): Resol
     priorities: Object.freeze(priorities),
     orderedGroups: resolveOrderedGroups(options.orderedGroups, priorities),
     partitions: positiveInteger('partitions', options.partitions, 16, 1024),
+    stampPartitions:
+      options.partitions !== undefined ||
+      (Array.isArray(options.orderedGroups) && options.orderedGroups.length > 0),
   };
 }

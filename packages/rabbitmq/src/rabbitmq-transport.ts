@@ -194,13 +194,7 @@ export class RabbitMqTransport implements Transport {
         properties: {
           ...properties,
           messageId: event.id,
-          headers: {
-            // Ordered groups route on the key's partition, computed once here for all.
-            [PARTITION_HEADER]: String(
-              partitionOf(event.partitionkey ?? event.subject ?? event.id, this.options.partitions),
-            ),
-            ...(typeof priority === 'string' ? { [PRIORITY_HEADER]: priority } : {}),
-          },
+          ...routingHeaders(event, priority, this.options),
         },
       });
     }
@@ -268,6 +262,24 @@ export class RabbitMqTransport implements Transport {
     })();
     return this.closing;
   }
+}
+
+/**
+ * The headers priority and ordered groups route on, only when there is one to send: a
+ * header table costs every publish some encoding.
+ */
+function routingHeaders(
+  event: CloudEvent,
+  priority: unknown,
+  options: ResolvedRabbitMqOptions,
+): { headers?: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  if (options.stampPartitions) {
+    const key = event.partitionkey ?? event.subject ?? event.id;
+    headers[PARTITION_HEADER] = String(partitionOf(key, options.partitions));
+  }
+  if (typeof priority === 'string') headers[PRIORITY_HEADER] = priority;
+  return Object.keys(headers).length === 0 ? {} : { headers };
 }
 
 /**

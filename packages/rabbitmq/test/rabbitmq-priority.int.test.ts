@@ -306,3 +306,56 @@ async function until(done: () => boolean, what: string, ms = 15_000): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describeWithRabbitMq('RabbitMQ ordered group routing', () => {
+  const context = `o${uniqueSuffix()}`;
+  const group = `${context}.ledger`;
+  const type = `${context}.entry.posted.v1`;
+  const queues = [0, 1, 2, 3].map((n) => `${group}.p${n}`);
+
+  afterAll(async () => {
+    await deleteTopology({
+      queues: [
+        ...queues,
+        deadLetterQueueName(group),
+        ...DEFAULT_RETRY_DELAYS_MS.map((d) => retryQueueName(group, d)),
+      ],
+      exchanges: [`${group}.partitions`, `${group}.partitions.default`, `${context}.events`],
+    });
+  });
+
+  async function depths(): Promise<number[]> {
+    const model = await connect(TEST_AMQP_URL);
+    const channel = await model.createChannel();
+    const out: number[] = [];
+    for (const q of queues) out.push((await channel.checkQueue(q)).messageCount);
+    await model.close();
+    return out;
+  }
+
+  it('puts each key in its partition queue; a publisher without partitions sends all to p0', async () => {
+    const ordered = await createRabbitMqTransport({
+      url: TEST_AMQP_URL,
+      orderedGroups: [group],
+      partitions: 4,
+    });
+    const plain = await createRabbitMqTransport({ url: TEST_AMQP_URL });
+    try {
+      await ordered.declare(ordered.topologyFor(group, [type]));
+      const events = Array.from({ length: 40 }, (_, n) =>
+        createEvent({ type, source: '/t', subject: `account-${n}`, data: { n } }),
+      );
+      await ordered.publish(events);
+      const expected = [0, 0, 0, 0];
+      for (const e of events) expected[partitionOf(e.partitionkey!, 4)]!++;
+      expect(await depths()).toEqual(expected);
+      expect(expected.filter((n) => n > 0).length).toBeGreaterThan(1);
+
+      await plain.publish(events.slice(0, 5));
+      expect(await depths()).toEqual([expected[0]! + 5, expected[1], expected[2], expected[3]]);
+    } finally {
+      await ordered.close();
+      await plain.close();
+    }
+  });
+});
