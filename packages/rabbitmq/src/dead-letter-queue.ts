@@ -51,27 +51,19 @@ export class DeadLetterQueueSession {
 
   /**
    * Lock and read `queue`'s `.dlq` (`queue` may also name the `.dlq` itself).
+   * @param waitMs how long to wait for another session to end @defaultValue 0
    * @throws NotFoundError when the `.dlq` does not exist (nothing is locked or read)
-   * @throws TransportUnavailableError when another session holds it
+   * @throws TransportUnavailableError when another session holds it past `waitMs`
    */
   static async open(
     model: ChannelModel,
     queue: string,
     publisher: ConfirmPublisher,
+    waitMs = 0,
   ): Promise<DeadLetterQueueSession> {
     const { workQueue, dlq } = resolveDeadLetterQueue(queue);
     await assertQueueExists(model, dlq);
-    const lockChannel = await model.createChannel();
-    lockChannel.on('error', () => undefined);
-    try {
-      await lockChannel.assertQueue(`${dlq}.lock`, {
-        exclusive: true,
-        durable: false,
-        autoDelete: true,
-      });
-    } catch (error) {
-      throw busy(dlq, error);
-    }
+    const lockChannel = await lock(model, dlq, Date.now() + waitMs);
     let channel: Channel | undefined;
     try {
       channel = await model.createChannel();
@@ -237,6 +229,31 @@ export async function assertQueueExists(model: ChannelModel, queue: string): Pro
     throw error;
   } finally {
     await channel.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Take the `.dlq`'s lock: an exclusive queue, which a second connection cannot declare
+ * (RESOURCE_LOCKED, and the channel closes). Tries again every 50 ms until `deadline`.
+ */
+async function lock(model: ChannelModel, dlq: string, deadline: number): Promise<Channel> {
+  for (;;) {
+    const channel = await model.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      await channel.assertQueue(`${dlq}.lock`, {
+        exclusive: true,
+        durable: false,
+        autoDelete: true,
+      });
+      return channel;
+    } catch (error) {
+      await channel.close().catch(() => undefined);
+      if (Date.now() >= deadline || !/RESOURCE[-_]LOCKED|405/.test((error as Error).message)) {
+        throw busy(dlq, error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 

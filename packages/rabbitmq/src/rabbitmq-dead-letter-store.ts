@@ -29,6 +29,11 @@ export interface RabbitMqDeadLetterStoreOptions {
    * @defaultValue 10 000
    */
   maxFailureNotes?: number;
+  /**
+   * How long a read waits while another reader (the CLI, another store) holds a `.dlq`.
+   * @defaultValue 10 000
+   */
+  lockWaitMs?: number;
 }
 
 /**
@@ -49,6 +54,7 @@ export class RabbitMqDeadLetterStore implements DeadLetterStore {
   private readonly groups: Set<string>;
   private readonly notes = new Map<string, FailureNote>();
   private readonly maxNotes: number;
+  private readonly lockWaitMs: number;
 
   constructor(options: RabbitMqDeadLetterStoreOptions) {
     if (typeof options !== 'object' || options === null || options.transport === undefined) {
@@ -58,6 +64,7 @@ export class RabbitMqDeadLetterStore implements DeadLetterStore {
     this.transport = options.transport;
     this.groups = new Set(options.groups ?? []);
     this.maxNotes = options.maxFailureNotes ?? 10_000;
+    this.lockWaitMs = options.lockWaitMs ?? 10_000;
   }
 
   async add(entry: Omit<DeadLetter, 'id' | 'deadLetteredAt'>): Promise<DeadLetter> {
@@ -117,7 +124,9 @@ export class RabbitMqDeadLetterStore implements DeadLetterStore {
   ): Promise<T[]> {
     const queues: T[][] = [];
     for (const group of this.groups) {
-      const session = await this.transport.openDeadLetterQueue(group);
+      const session = await this.transport.openDeadLetterQueue(group, {
+        waitMs: this.lockWaitMs,
+      });
       try {
         queues.push(work(session));
       } finally {

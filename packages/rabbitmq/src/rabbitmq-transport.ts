@@ -136,12 +136,21 @@ export class RabbitMqTransport implements Transport {
   /**
    * Lock and read the `.dlq` of `queue` (a group's work queue, or the `.dlq` itself): what
    * `eventfabric dlq … --transport amqp://` works on. Release the session when done.
+   * @param options.waitMs how long to wait while another session holds it @defaultValue 0
    * @throws NotFoundError when the `.dlq` does not exist
-   * @throws TransportUnavailableError when another session holds it
+   * @throws TransportUnavailableError when another session holds it past `waitMs`
    */
-  async openDeadLetterQueue(queue: string): Promise<DeadLetterQueueSession> {
+  async openDeadLetterQueue(
+    queue: string,
+    options: { waitMs?: number } = {},
+  ): Promise<DeadLetterQueueSession> {
     if (this.closing) throw new StoreClosedError();
-    return DeadLetterQueueSession.open(await this.connection.current(), queue, this.publisher);
+    return DeadLetterQueueSession.open(
+      await this.connection.current(),
+      queue,
+      this.publisher,
+      options.waitMs ?? 0,
+    );
   }
 
   /**

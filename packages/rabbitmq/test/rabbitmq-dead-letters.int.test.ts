@@ -180,7 +180,7 @@ describeWithRabbitMq('RabbitMQ dead letters in <queue>.dlq', () => {
     await after.release();
   });
 
-  it('given a session open on a .dlq, when another asks for it, then TRANSPORT_UNAVAILABLE until the first ends', async () => {
+  it('given a session open on a .dlq, when another asks for it, then TRANSPORT_UNAVAILABLE, or the queue once the first ends when it may wait', async () => {
     const group = `svc${uniqueSuffix()}.locked`;
     declared.add(deadLetterQueueName(group));
     await freshQueues([deadLetterQueueName(group)]);
@@ -192,9 +192,14 @@ describeWithRabbitMq('RabbitMQ dead letters in <queue>.dlq', () => {
         'TRANSPORT_UNAVAILABLE',
         deadLetterQueueName(group),
       ]);
+      // A reader that may wait gets the queue once the first lets go.
+      const waiting = other.openDeadLetterQueue(`${group}.dlq`, { waitMs: 10_000 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
       await first.release();
-      const second = await other.openDeadLetterQueue(`${group}.dlq`);
+      const second = await waiting;
       expect(second.dlq).toBe(deadLetterQueueName(group));
+      const third = await failureOf(() => transport.openDeadLetterQueue(group, { waitMs: 200 }));
+      expect(third.code).toBe('TRANSPORT_UNAVAILABLE');
       await second.release();
     } finally {
       await other.close();

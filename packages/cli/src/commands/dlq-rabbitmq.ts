@@ -21,6 +21,9 @@ import type { BrokerLocation } from '../transport-url.js';
 // queues. Each `.dlq` is read whole under its lock and every message not removed goes back
 // in its place, so listing loses and reorders nothing.
 
+/** How long a command waits for another reader of a `.dlq` to finish. */
+const LOCK_WAIT_MS = 3000;
+
 /** Which `.dlq` queues, and which of their dead letters, a command acts on. */
 export interface QueuedSelection {
   /** A work queue (or its `.dlq`), instead of the config's handlers. */
@@ -58,7 +61,8 @@ async function withQueues<T>(
   try {
     const open = async (queue: string, missing: 'fail' | 'skip' | 'unknown-handler') => {
       try {
-        sessions.push(await transport.openDeadLetterQueue(queue));
+        // A scrape or a consumer reading the queue holds it for moments: wait that out.
+        sessions.push(await transport.openDeadLetterQueue(queue, { waitMs: LOCK_WAIT_MS }));
       } catch (error) {
         if (!(error instanceof NotFoundError) || missing === 'fail') throw error;
         if (missing === 'unknown-handler')
