@@ -94,14 +94,19 @@ async function relayDrain(store, count, destination) {
     checkpoints: new PostgresRelayCheckpoints(store),
     batchSize: BATCH,
     leaseMs: 30_000,
+    logger: benchLogger,
     forward: async (events) => {
       await destination(events);
       forwarded += events.length;
       if (forwarded >= count) done();
     },
   });
-  await finished;
-  await relay.stop();
+  try {
+    // A destination that keeps failing (the broker stopped) would be retried for ever.
+    await withDeadline(finished, 60_000, () => `the relay: ${forwarded} of ${count} forwarded`);
+  } finally {
+    await relay.stop();
+  }
   const rate = timed(started, count);
   if (forwarded !== count) throw new Error(`relay forwarded ${forwarded} of ${count}`);
   return rate;
@@ -204,6 +209,23 @@ async function paced(rate, seconds, send) {
   }
   await Promise.all(pending);
   return total / ((performance.now() - start) / 1000);
+}
+
+/** Warnings and errors only: a relay retrying a failing destination says so. */
+const benchLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (fields, message) => console.error(`relay: ${message}`, fields.err?.message ?? ''),
+  error: (fields, message) => console.error(`relay: ${message}`, fields.err?.message ?? ''),
+  child: () => benchLogger,
+};
+
+function withDeadline(promise, ms, what) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what()}`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 async function until(condition, what, ms) {

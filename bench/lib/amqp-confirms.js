@@ -13,12 +13,17 @@ export async function openConfirmDestination(url) {
   const exchange = `${token}.events`;
   const queue = `${token}.relay`;
   const connection = await amqp.connect(url);
-  // A connection closed under us (a broker restart by a neighbour's fault test) fails the
-  // pending publishes through their callbacks; without listeners it would crash the run.
+  // A connection closed under us (a neighbour's fault test stopping the broker) fails every
+  // pending and later publish, instead of crashing the run or leaving confirms unanswered.
   let lost;
-  const onError = (error) => (lost ??= error);
+  const pending = new Set();
+  const onError = (error) => {
+    lost ??= error ?? new Error('RabbitMQ connection closed');
+    for (const reject of pending) reject(lost);
+    pending.clear();
+  };
   connection.on('error', onError);
-  connection.on('close', () => (lost ??= new Error('RabbitMQ connection closed')));
+  connection.on('close', onError);
   const setup = await connection.createChannel();
   setup.on('error', onError);
   await setup.assertExchange(exchange, 'topic', { durable: true });
@@ -33,6 +38,7 @@ export async function openConfirmDestination(url) {
         events.map(
           (event) =>
             new Promise((resolve, reject) => {
+              pending.add(reject);
               channel.publish(
                 exchange,
                 event.type,
@@ -43,6 +49,7 @@ export async function openConfirmDestination(url) {
                   contentType: 'application/cloudevents+json',
                 },
                 (error) => {
+                  pending.delete(reject);
                   if (error) return reject(error);
                   onConfirm?.(event);
                   resolve();
