@@ -9,6 +9,14 @@ import {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 function event(n: number) {
   return createEvent({ type: 't.item.added.v1', source: '/test', subject: 'item-1', data: { n } });
 }
@@ -20,26 +28,30 @@ describe('relay batching', () => {
   it('given a slow destination and events appended one at a time, when a forward is in flight, then what arrives meanwhile goes out as one batch', async () => {
     const store = createInMemoryEventStore();
     const batches: number[][] = [];
+    let release!: () => void;
+    const firstForwardHeld = new Promise<void>((resolve) => (release = resolve));
     const relay = await createRelay({
       name: 'slow',
       store,
       checkpoints: new InMemoryRelayCheckpoints(),
       forward: async (events) => {
         batches.push(events.map((e) => (e.data as { n: number }).n));
-        await sleep(100);
+        if (batches.length === 1) await firstForwardHeld;
       },
     });
     try {
       await store.appendToStream('item-1', [event(0)]);
-      await sleep(20);
+      await until(() => batches.length === 1, 'the first forward');
+      // Nine appends, each read as its own page while the first forward is held.
       for (let n = 1; n <= 9; n++) {
         await store.appendToStream('item-1', [event(n)]);
-        await sleep(2);
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      await relay.stop();
+      release();
+      await until(() => relay.position === '10', 'the checkpoint to reach 10');
       expect(batches).toEqual([[0], [1, 2, 3, 4, 5, 6, 7, 8, 9]]);
-      expect(relay.position).toBe('10');
     } finally {
+      release();
       await relay.stop();
     }
   });
@@ -72,7 +84,7 @@ describe('relay batching', () => {
         await sleep(20);
       },
     });
-    await sleep(400);
+    await until(() => forwarded.length === 6, 'six events forwarded');
     await relay.stop();
     expect(forwarded.map((e) => e.position)).toEqual(['1', '2', '3', '4', '5', '6']);
     expect(log).toEqual([
