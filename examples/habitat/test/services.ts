@@ -51,8 +51,15 @@ export function uniqueSuffix(): string {
   return randomBytes(5).toString('hex');
 }
 
-/** Delete the queues of these consumer groups, and the context exchanges when unused. */
-export async function deleteTopology(groups: readonly string[]): Promise<void> {
+/**
+ * Delete the queues of these consumer groups and, with `exchanges`, Habitat's context
+ * exchanges when nothing is bound to them any more (other tests may share the names: do it
+ * once, at the end of a file, not between tests).
+ */
+export async function deleteTopology(
+  groups: readonly string[],
+  { exchanges = false }: { exchanges?: boolean } = {},
+): Promise<void> {
   const model = await connect(TEST_AMQP_URL);
   const attempt = async (work: (channel: Channel) => Promise<unknown>) => {
     const channel = await model.createChannel();
@@ -70,8 +77,9 @@ export async function deleteTopology(groups: readonly string[]): Promise<void> {
         await attempt((channel) => channel.deleteQueue(queue));
       }
     }
-    // Shared with other tests of these contexts: only removed once nothing is bound.
-    for (const exchange of ['people.events', 'agreements.events', 'treasury.events']) {
+    for (const exchange of exchanges
+      ? ['people.events', 'agreements.events', 'treasury.events']
+      : []) {
       await attempt((channel) => channel.deleteExchange(exchange, { ifUnused: true }));
     }
   } finally {
