@@ -136,7 +136,12 @@ export async function startHabitat(options: HabitatOptions): Promise<Habitat> {
     projectionDaemon,
     sagas,
   );
-  const graphql = habitatGraphql(CONTEXTS, deps, () => settlement.readModelsPosition());
+  const graphql = habitatGraphql(
+    CONTEXTS,
+    deps,
+    () => settlement.readModelsPosition(),
+    options.logger,
+  );
   let stopped: Promise<void> | undefined;
   return {
     backend,

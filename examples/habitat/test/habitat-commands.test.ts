@@ -211,4 +211,27 @@ describe('Habitat GraphQL mutations', () => {
     const [raw] = await app.backend.store.readStream('member-m-old', { raw: true });
     expect(raw?.type).toBe('people.member.registered.v1');
   });
+
+  it('upcasts v1 contributions: the description becomes the note, with no hours', async () => {
+    await app.backend.store.appendToStream('contribution-c-v1', [
+      createEvent({
+        type: 'agreements.contribution.submitted.v1',
+        source: '/habitat/agreements',
+        subject: 'contribution-c-v1',
+        data: {
+          contributionId: 'c-v1',
+          agreementId: 'a-ada',
+          memberId: 'm-ada',
+          periodId: '2026-q1',
+          amountCents: 321,
+          description: 'old format',
+        },
+      }),
+    ]);
+    await app.habitat.settled();
+    const { contributions } = await app.ok<{ contributions: unknown[] }>(
+      `{ contributions(memberId: "m-ada", status: "submitted") { id note hours amountCents } }`,
+    );
+    expect(contributions).toEqual([{ id: 'c-v1', note: 'old format', hours: 0, amountCents: 321 }]);
+  });
 });

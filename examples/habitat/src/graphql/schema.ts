@@ -1,5 +1,5 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
-import { isEventFabricError } from '@eventfabric/core';
+import { isEventFabricError, type Logger } from '@eventfabric/core';
 import type { Published } from '../platform/event-publisher.js';
 import type { BoundedContext, ContextDeps, Resolvers } from '../platform/context.js';
 
@@ -49,7 +49,9 @@ export function habitatGraphql(
   contexts: readonly BoundedContext[],
   deps: ContextDeps,
   readModelsPosition: () => Promise<string>,
+  logger?: Logger,
 ): { schema: string; resolvers: Record<string, unknown> } {
+  const guard = guardWith(logger);
   const Query: Record<string, unknown> = { readModelsPosition: () => readModelsPosition() };
   const Mutation: Record<string, unknown> = {};
   for (const context of contexts) {
@@ -83,18 +85,22 @@ function commandResult(published: Published<string>) {
  * client sees `INVALID_ARGUMENT`, `NOT_FOUND`, `VALIDATION_FAILED` or `HABITAT_CONFLICT`
  * and why; anything else is reported as `INTERNAL` without its message.
  */
-function guard(resolve: (...args: unknown[]) => unknown): (...args: unknown[]) => Promise<unknown> {
-  return async (...args) => {
-    try {
-      return await resolve(...args);
-    } catch (error) {
-      if (isEventFabricError(error)) {
-        throw new GraphQLError(error.message, {
-          extensions: { code: error.code, details: error.details },
-        });
+function guardWith(
+  logger: Logger | undefined,
+): (resolve: (...args: unknown[]) => unknown) => (...args: unknown[]) => Promise<unknown> {
+  return (resolve) =>
+    async (...args) => {
+      try {
+        return await resolve(...args);
+      } catch (error) {
+        if (isEventFabricError(error)) {
+          throw new GraphQLError(error.message, {
+            extensions: { code: error.code, details: error.details },
+          });
+        }
+        if (logger) logger.error({ err: error }, 'GraphQL resolver failed');
+        else console.error(error);
+        throw new GraphQLError('internal error', { extensions: { code: 'INTERNAL' } });
       }
-      console.error(error);
-      throw new GraphQLError('internal error', { extensions: { code: 'INTERNAL' } });
-    }
-  };
+    };
 }
