@@ -34,7 +34,7 @@ describeWithPromtool('Prometheus rules and exposition (promtool)', () => {
     const result = run(['check', 'rules', 'alerts.yml']);
 
     expect(result.stderr).toBe('');
-    expect(result.stdout).toContain('SUCCESS: 9 rules found');
+    expect(result.stdout).toContain('SUCCESS: 13 rules found');
     expect(result.status).toBe(0);
   });
 
