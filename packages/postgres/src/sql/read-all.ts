@@ -5,6 +5,7 @@ import { EVENT_COLUMNS, type EventRow } from './row.js';
 /**
  * `$all` after a position, up to the safe position, filtered in SQL. Type prefixes use
  * `starts_with`, so `LIKE` wildcards in names are harmless and collation plays no part.
+ * The statement's text depends on how many prefixes there are, not on which.
  */
 export async function readAll(
   pool: Pool,
@@ -19,10 +20,14 @@ export async function readAll(
   const where = ['position > $1', 'position <= $2'];
   const values: unknown[] = [after.toString(), upTo.toString(), limit];
   if (prefixes.length > 0) {
-    values.push(prefixes);
-    where.push(
-      `EXISTS (SELECT 1 FROM unnest($4::text[]) AS p(prefix) WHERE starts_with(type, p.prefix))`,
-    );
+    // One `starts_with` per prefix, OR-ed: a plain filter on the walk along `position`. An
+    // `EXISTS (… unnest($4) …)` here made the planner scan and sort the whole table on the
+    // early pages of a read from 0 (43 ms a page instead of 0.3 ms on 30 000 events).
+    const tests = prefixes.map((prefix) => {
+      values.push(prefix);
+      return `starts_with(type, $${values.length}::text)`;
+    });
+    where.push(`(${tests.join(' OR ')})`);
   }
   if (categories.length > 0) {
     values.push(categories);
