@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { InvalidArgumentError } from '@eventfabric/core';
 import { openEmbeddedBackend, openPostgresBackend, type Backend } from '../platform/backend.js';
 
@@ -37,7 +38,13 @@ export async function openBackend(
   options: { unknownTypes?: 'reject' | 'allow' } = {},
 ): Promise<Backend> {
   if (location.store.startsWith('sqlite:')) {
-    return openEmbeddedBackend({ path: location.store.slice('sqlite:'.length), ...options });
+    // Relative to where the command was typed: npm runs a workspace's scripts in its own
+    // folder but records the caller's in INIT_CWD.
+    const path = resolve(
+      process.env.INIT_CWD ?? process.cwd(),
+      location.store.slice('sqlite:'.length),
+    );
+    return openEmbeddedBackend({ path, ...options });
   }
   const url = new URL(location.store);
   const schema = url.searchParams.get('schema') ?? 'habitat';
