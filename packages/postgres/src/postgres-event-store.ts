@@ -258,25 +258,37 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    return (await this.readPage(options)).events;
+  }
+
+  /**
+   * `readAll`, and the safe position it read up to: a short page holds every matching
+   * event up to `scannedTo` (what a filtered subscription moves its cursor to).
+   */
+  private async readPage(
+    options: ReadAllOptions,
+  ): Promise<{ events: StoredEvent[]; scannedTo: string }> {
     this.assertOpen();
     const { after, limit } = resolveReadAll(options);
-    const rows = await this.run(async () => {
+    const { rows, upTo } = await this.run(async () => {
       // Below a safe position once computed, every transaction has ended for good: a reader
       // behind it (catching up) needs no new one until it gets there.
       const cached = this.safeSeen > after;
       const upTo = cached ? this.safeSeen : await this.refreshSafePosition();
-      if (upTo <= after) return [];
+      if (upTo <= after) return { rows: [], upTo };
       const page = await readAll(this.pool, this.s, after, upTo, limit, options);
-      if (!cached || page.length >= limit) return page;
+      if (!cached || page.length >= limit) return { rows: page, upTo };
       // A short page under a remembered bound is not the end of the log: look again, so a
       // short page still means "caught up" to subscriptions.
       const fresh = await this.refreshSafePosition();
-      if (fresh <= upTo) return page;
-      return page.concat(
-        await readAll(this.pool, this.s, upTo, fresh, limit - page.length, options),
-      );
+      if (fresh <= upTo) return { rows: page, upTo };
+      const rest = await readAll(this.pool, this.s, upTo, fresh, limit - page.length, options);
+      return { rows: page.concat(rest), upTo: fresh };
     });
-    return this.present(rows, options.raw);
+    return {
+      events: await this.present(rows, options.raw),
+      scannedTo: (upTo > after ? upTo : after).toString(),
+    };
   }
 
   /** The safe position now; remembered as the highest seen. */
@@ -337,6 +349,7 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     return this.subscriptions.start(
       {
         readAll: (o) => this.readAll(o),
+        readPage: (o) => this.readPage(o),
         onAppend: (wake) => this.notifier.on(wake),
         // A lost connection is waited out: the subscription retries from its checkpoint.
         retryDelayMs: (error, attempt) =>

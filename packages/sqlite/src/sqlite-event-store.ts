@@ -263,6 +263,22 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
     return this.present(rows, options.raw);
   }
 
+  /**
+   * `readAll`, and the head it read below: positions are given in commit order, so every
+   * event up to the head read first is visible to the page read after it.
+   */
+  private async readPage(
+    options: ReadAllOptions,
+  ): Promise<{ events: StoredEvent[]; scannedTo: string }> {
+    this.assertOpen();
+    const { after, limit } = resolveReadAll(options);
+    const { rows, head } = await this.lock.run(() => {
+      const head = this.statements.head.get() ?? 0n;
+      return { head, rows: this.readAllQuery.run(after, limit, options) };
+    });
+    return { events: await this.present(rows, options.raw), scannedTo: head.toString() };
+  }
+
   async readByCorrelation(
     correlationId: string,
     options: ReadByCorrelationOptions = {},
@@ -307,7 +323,11 @@ export class SqliteEventStore implements EventStore, SchemaStorage {
   subscribe(options: SubscribeOptions): Subscription {
     this.assertOpen();
     return this.subscriptions.start(
-      { readAll: (o) => this.readAll(o), onAppend: (wake) => this.signal.on(wake) },
+      {
+        readAll: (o) => this.readAll(o),
+        readPage: (o) => this.readPage(o),
+        onAppend: (wake) => this.signal.on(wake),
+      },
       options,
     );
   }

@@ -6,6 +6,12 @@ import type { ReadAllOptions, SubscribeOptions, Subscription } from './event-sto
 /** What a store lends a {@link CatchUpSubscription}. */
 export interface CatchUpSource {
   readAll(options: ReadAllOptions): Promise<StoredEvent[]>;
+  /**
+   * `readAll`, also telling how far it looked: every event up to `scannedTo` that matches
+   * the filter is in the page when the page is not full. A filtered subscription then moves
+   * past the events it does not want instead of reading them again on every wake.
+   */
+  readPage?(options: ReadAllOptions): Promise<{ events: StoredEvent[]; scannedTo: string }>;
   /** Call `wake` whenever new events may have committed; returns an unsubscribe function. */
   onAppend(wake: () => void): () => void;
   /**
@@ -63,19 +69,20 @@ export class CatchUpSubscription implements Subscription {
   private async run(): Promise<void> {
     const batchSize = this.options.batchSize ?? 500;
     const { typePrefixes, categories, raw } = this.options;
+    const filtered = (typePrefixes?.length ?? 0) > 0 || (categories?.length ?? 0) > 0;
     let cursor = this.position;
     let failures = 0;
     while (!this.stopped) {
       this.pendingWake = false;
       let page: StoredEvent[];
+      let scannedTo: string | undefined;
       try {
-        page = await this.source.readAll({
-          after: cursor,
-          limit: batchSize,
-          typePrefixes,
-          categories,
-          raw,
-        });
+        const request = { after: cursor, limit: batchSize, typePrefixes, categories, raw };
+        if (filtered && this.source.readPage) {
+          ({ events: page, scannedTo } = await this.source.readPage(request));
+        } else {
+          page = await this.source.readAll(request);
+        }
         failures = 0;
       } catch (error) {
         const delay = this.stopped ? undefined : this.source.retryDelayMs?.(error, ++failures);
@@ -111,6 +118,13 @@ export class CatchUpSubscription implements Subscription {
       }
       // With a filter, a page can end before the log does; advance past what was scanned.
       if (page.length > 0) cursor = page[page.length - 1]!.position;
+      if (
+        page.length < batchSize &&
+        scannedTo !== undefined &&
+        (cursor === undefined || BigInt(scannedTo) > BigInt(cursor))
+      ) {
+        cursor = scannedTo;
+      }
       if (page.length < batchSize) {
         this.live = true;
         if (!this.pendingWake && !this.stopped) {
