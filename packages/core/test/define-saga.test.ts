@@ -49,7 +49,8 @@ describe('defineSaga', () => {
     expect(saga.reactions('people.member.withdrawn.v1')).toHaveLength(1);
     expect(saga.handles(SAGA_TIMEOUT_TYPE)).toBe(true);
     expect(saga.handles('agreements.contribution.approved.v1')).toBe(false);
-    expect(saga.typePrefixes).toContain('eventfabric.saga.timed-out.v1');
+    expect(saga.typePrefixes).toContain('eventfabric.saga.timed-out.v');
+    expect(saga.typePrefixes).toContain('treasury.patronage.allocated.v');
   });
 
   it.each<[Record<string, unknown>, RegExp]>([

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compileTopicPattern, compileTopics, EventFabricError } from '../src/index.js';
+import {
+  compileTopicPattern,
+  compileTopics,
+  EventFabricError,
+  topicPrefixes,
+} from '../src/index.js';
 
 function expectInvalid(action: () => unknown, details?: unknown): void {
   let failure: unknown;
@@ -117,5 +122,23 @@ describe('compileTopics', () => {
     expectInvalid(() => compileTopics([]));
     expectInvalid(() => compileTopics('treasury.*' as unknown as string[]));
     expectInvalid(() => compileTopics(['treasury.*', 'treasury..x']), { pattern: 'treasury..x' });
+  });
+});
+
+describe('topicPrefixes', () => {
+  it('covers exact types and patterns up to their first wildcard, or everything', () => {
+    expect(topicPrefixes(['treasury.payout.*', 'people.member.joined.v1'])).toEqual([
+      'treasury.payout.',
+      'people.member.joined.v1',
+    ]);
+    expect(topicPrefixes(['*.member.joined.v1'])).toBeUndefined();
+  });
+
+  it('with anyVersion, covers every stored version of an exact type (upcast on read)', () => {
+    expect(
+      topicPrefixes(['people.member.joined.v2', 'treasury.*', 'com.github.push'], {
+        anyVersion: true,
+      }),
+    ).toEqual(['people.member.joined.v', 'treasury.', 'com.github.push']);
   });
 });

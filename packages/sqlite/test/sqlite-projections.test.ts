@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createEvent,
+  createSchemaRegistry,
   defineProjection,
   isEventFabricError,
   startProjections,
@@ -268,6 +269,58 @@ describe('projections on SQLite', () => {
         .pluck()
         .get(),
     ).toBe(0);
+  });
+
+  it('gives a projection keyed by v2 the stored v1 events too, upcast on read', async () => {
+    const registry = await createSchemaRegistry({ defaultCompatibility: 'NONE' });
+    const V1 = 'treasury.contribution.approved.v1';
+    const V2 = 'treasury.contribution.approved.v2';
+    await registry.register(V1, {
+      type: 'object',
+      properties: { member: { type: 'string' }, cents: { type: 'integer' } },
+      required: ['member', 'cents'],
+    });
+    await registry.register(V2, {
+      type: 'object',
+      properties: { member: { type: 'string' }, amount: { type: 'integer' } },
+      required: ['member', 'amount'],
+    });
+    registry.registerUpcaster(V1, (data: { member: string; cents: number }) => ({
+      member: data.member,
+      amount: data.cents,
+    }));
+    const store = createSqliteEventStore({ path: tempDbPath('ef-upcast-'), schemas: registry });
+    stores.push(store);
+    const append = (type: string, data: unknown) =>
+      store.appendToStream('member-m1', [
+        createEvent({ type, source: '/test', subject: 'member-m1', data }),
+      ]);
+    await append(V1, { member: 'm1', cents: 100 });
+    await append(V2, { member: 'm1', amount: 20 });
+    const totals = defineProjection<Tx>({
+      name: 'totals',
+      version: 1,
+      tables: ['totals'],
+      setup: ({ tx, table }) =>
+        void tx.exec(`CREATE TABLE ${table('totals')} (member TEXT PRIMARY KEY, amount INTEGER)`),
+      handlers: {
+        [V2]: (event, { tx, table }) => {
+          const { member, amount } = event.data as { member: string; amount: number };
+          tx.prepare(
+            `INSERT INTO ${table('totals')} VALUES (?, ?)
+             ON CONFLICT (member) DO UPDATE SET amount = amount + excluded.amount`,
+          ).run(member, amount);
+        },
+      },
+    });
+    expect(totals.typePrefixes).toEqual(['treasury.contribution.approved.v']);
+    const daemon = await start({
+      store,
+      storage: new SqliteProjectionStorage(store),
+      projections: [totals],
+    });
+    await daemon.whenLive('totals');
+    expect(store.db.prepare('SELECT * FROM totals').all()).toEqual([{ member: 'm1', amount: 120 }]);
   });
 
   it('rejects malformed definitions with INVALID_ARGUMENT', () => {

@@ -118,7 +118,10 @@ export function defineProjection<Tx = unknown>(
   const cache = new Map<string, ReturnType<CompiledProjection<Tx>['route']>>();
   return {
     ...definition,
-    typePrefixes: topicPrefixes(routes.map((r) => r.key)),
+    typePrefixes: topicPrefixes(
+      routes.map((r) => r.key),
+      { anyVersion: true },
+    ),
     route(type) {
       let found = cache.get(type);
       if (!found) {

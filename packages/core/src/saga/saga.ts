@@ -209,7 +209,7 @@ export function defineSaga<S>(definition: SagaDefinition<S>): CompiledSaga<S> {
   const matchesAny = compileAny(every);
   return {
     ...definition,
-    typePrefixes: topicPrefixes(every),
+    typePrefixes: topicPrefixes(every, { anyVersion: true }),
     starts: (type) => starters.some((m) => m(type)),
     handles: matchesAny,
     reactions: (type) => reactions.filter((r) => r.matches(type)).map((r) => r.handler),

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors/index.js';
+import { isConventionalEventType } from '../envelope/event-type.js';
 
 const SEGMENT = /^[a-z0-9_-]+$/i;
 
@@ -47,13 +48,21 @@ export function compileTopics(patterns: readonly string[]): (type: string) => bo
  * patterns up to their first wildcard), or undefined when a pattern starts with one. A
  * prefix can admit more than its pattern: match each event exactly afterwards.
  */
-export function topicPrefixes(patterns: readonly string[]): string[] | undefined {
+export function topicPrefixes(
+  patterns: readonly string[],
+  options: { anyVersion?: boolean } = {},
+): string[] | undefined {
   const prefixes: string[] = [];
   for (const pattern of patterns) {
     const segments = pattern.split('.');
     const wildcard = segments.indexOf('*');
     if (wildcard === 0) return undefined;
-    prefixes.push(wildcard === -1 ? pattern : `${segments.slice(0, wildcard).join('.')}.`);
+    if (wildcard !== -1) prefixes.push(`${segments.slice(0, wildcard).join('.')}.`);
+    // A reader whose events are upcast on read (a projection keyed by `x.v2`) must also be
+    // given the stored `x.v1` events, which arrive as `x.v2`.
+    else if (options.anyVersion && isConventionalEventType(pattern)) {
+      prefixes.push(pattern.slice(0, pattern.lastIndexOf('.v') + 2));
+    } else prefixes.push(pattern);
   }
   return prefixes;
 }
