@@ -79,6 +79,9 @@ describe('defineSaga', () => {
     [{ steps: [{ name: 'x', run: noop, retries: -1 }] }, /retries/],
     [{ steps: [{ name: 'x', run: noop, compensate: 'undo' }] }, /compensate must be a function/],
     [{ on: { 'a.b.c.v1': 'nope' } }, /is not a function/],
+    [{ completed: 'done' }, /completed must be a function/],
+    [{ compensated: 1 }, /compensated must be a function/],
+    [{ steps: [{ name: 'x', run: noop, sends: 'a.b.c.v1' }] }, /sends must be an array/],
   ])('rejects %j', (change, message) => rejects(change, message));
 
   it('rejects a missing definition', () => {

@@ -56,6 +56,8 @@ const UNDO = {
   ship: 'shop.shipment.cancelled.v1',
 } as const;
 const CONFIRMED = 'shop.order.confirmed.v1';
+const COMPLETED = 'shop.checkout.completed.v1';
+const FAILED = 'shop.checkout.failed.v1';
 
 type StepName = (typeof STEPS)[number];
 
@@ -96,6 +98,9 @@ function checkout(tweak: Partial<Record<StepName, Partial<SagaStep<Order>>>> = {
     on: {
       'shop.order.cancelled.v1': (_event, context) => context.fail('cancelled by the customer'),
     },
+    completed: ({ state, send }) => send({ type: COMPLETED, data: { orderId: state.orderId } }),
+    compensated: ({ state, send }, failure) =>
+      send({ type: FAILED, data: { orderId: state.orderId, ...failure } }),
   });
 }
 
@@ -188,6 +193,7 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
         COMMAND.ship,
         REPLY_OK.ship,
         CONFIRMED,
+        COMPLETED,
       ]);
       const instance = await f.storage.instance('checkout', placed.correlationid!);
       expect(instance?.status).toBe('completed');
@@ -232,6 +238,15 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
           reason: `${STEPS[failing]} refused`,
         });
         expect(await flow(f, placed)).not.toContain(CONFIRMED);
+        const events = await f.store.readByCorrelation(placed.correlationid!);
+        expect(events[events.length - 1]).toMatchObject({
+          type: FAILED,
+          data: {
+            orderId: `f${failing}`,
+            step: STEPS[failing],
+            reason: `${STEPS[failing]} refused`,
+          },
+        });
       }
     });
 
@@ -255,7 +270,7 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
       });
       await f.store.appendToStream(declined.subject!, [declined]);
       await settle(f, daemon);
-      expect((await flow(f, placed)).slice(-1)).toEqual([UNDO.reserve]);
+      expect((await flow(f, placed)).slice(-2)).toEqual([UNDO.reserve, FAILED]);
       const instance = await f.storage.instance('checkout', placed.correlationid!);
       expect(instance).toMatchObject({ status: 'compensated', run: 2 });
       expect(instance?.failure?.reason).toBe('declined again');
@@ -276,7 +291,12 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
       );
       const placed = await place(f, 'n1');
       await reply(f, daemon, placed, 'reserve', true);
-      expect(await flow(f, placed)).toEqual([COMMAND.reserve, REPLY_OK.reserve, UNDO.reserve]);
+      expect(await flow(f, placed)).toEqual([
+        COMMAND.reserve,
+        REPLY_OK.reserve,
+        UNDO.reserve,
+        FAILED,
+      ]);
       const instance = await f.storage.instance('checkout', placed.correlationid!);
       expect(instance?.failure).toMatchObject({ step: 'charge', reason: 'card on file expired' });
     });
@@ -295,7 +315,7 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
       });
       await f.store.appendToStream(cancelled.subject!, [cancelled]);
       await settle(f, daemon);
-      expect((await flow(f, placed)).slice(-2)).toEqual([UNDO.charge, UNDO.reserve]);
+      expect((await flow(f, placed)).slice(-3)).toEqual([UNDO.charge, UNDO.reserve, FAILED]);
       const instance = await f.storage.instance('checkout', placed.correlationid!);
       expect(instance?.failure).toMatchObject({
         step: 'charge',
@@ -330,7 +350,7 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
       const daemon = await run(f, checkout({ charge: { timeoutMs: 300 } }));
       const placed = await place(f, 't1');
       await reply(f, daemon, placed, 'reserve', true);
-      await waitFor(async () => (await flow(f, placed)).includes(UNDO.reserve), 'the timeout');
+      await waitFor(async () => (await flow(f, placed)).includes(FAILED), 'the timeout');
       await settle(f, daemon);
       expect(await flow(f, placed)).toEqual([
         COMMAND.reserve,
@@ -339,6 +359,7 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
         SAGA_TIMEOUT_TYPE,
         UNDO.charge,
         UNDO.reserve,
+        FAILED,
       ]);
       const instance = await f.storage.instance('checkout', placed.correlationid!);
       expect(instance?.failure).toMatchObject({ step: 'charge', reason: 'timed out' });
@@ -368,7 +389,7 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
       const g = await options.reopen(f);
       open.push(g);
       await run(g, checkout({ charge: { timeoutMs: 300 } }));
-      await waitFor(async () => (await flow(g, placed)).includes(UNDO.reserve), 'the timeout');
+      await waitFor(async () => (await flow(g, placed)).includes(FAILED), 'the timeout');
       expect(await flow(g, placed)).toEqual([
         COMMAND.reserve,
         REPLY_OK.reserve,
@@ -376,6 +397,7 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
         SAGA_TIMEOUT_TYPE,
         UNDO.charge,
         UNDO.reserve,
+        FAILED,
       ]);
     });
 

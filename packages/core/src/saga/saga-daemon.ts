@@ -415,8 +415,7 @@ class Work {
   async startStep(index: number, run: number): Promise<void> {
     const step = this.saga.steps[index];
     if (step === undefined) {
-      this.instance.status = 'completed';
-      this.record('completed');
+      await this.complete();
       return;
     }
     this.instance.step = index;
@@ -492,8 +491,7 @@ class Work {
     if (JSON.stringify(this.instance.state) !== before) this.changed = true;
     if (outcome === 'complete') {
       this.cancelTimeout();
-      this.instance.status = 'completed';
-      this.record('completed');
+      await this.complete();
     } else if (outcome !== undefined) {
       const { step: index } = this.instance;
       const step = this.saga.steps[index]!;
@@ -502,6 +500,12 @@ class Work {
       // The step's command is in flight: its outcome is unknown, so it is compensated too.
       await this.compensate(step.name, outcome.fail, index);
     }
+  }
+
+  private async complete(): Promise<void> {
+    this.instance.status = 'completed';
+    await this.saga.completed?.(this.context());
+    this.record('completed');
   }
 
   private cancelTimeout(): void {
@@ -521,6 +525,7 @@ class Work {
     }
     this.instance.status = 'compensated';
     this.instance.failure = { step: failedStep, reason, at: new Date().toISOString() };
+    await this.saga.compensated?.(this.context(), { step: failedStep, reason });
     this.record('failed', { step: failedStep, reason });
   }
 

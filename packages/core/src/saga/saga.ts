@@ -67,6 +67,11 @@ export interface SagaStep<S> {
   /** Runs of the step after the first, on a failure or timeout, before giving up. @defaultValue 0 */
   retries?: number;
   /**
+   * The types `run` and `compensate` send: not enforced, but read by tools such as an event
+   * catalog that lists each saga's commands.
+   */
+  sends?: readonly string[];
+  /**
    * Undo the step: send the compensating command(s). Runs, in reverse order of the steps,
    * for every completed step when a later step fails for good, and for a step whose
    * outcome is unknown because it timed out.
@@ -99,6 +104,16 @@ export interface SagaDefinition<S> {
   on?: Readonly<
     Record<string, (event: StoredEvent, context: SagaEventContext<S>) => void | Promise<void>>
   >;
+  /** Runs when an instance completes: send what announces it (in the same transaction). */
+  completed?(context: SagaContext<S>): void | Promise<void>;
+  /**
+   * Runs when an instance ends compensated, after the compensations were sent: send what
+   * announces the failure (in the same transaction).
+   */
+  compensated?(
+    context: SagaContext<S>,
+    failure: { step: string; reason: string },
+  ): void | Promise<void>;
 }
 
 /** A definition, checked, with its patterns compiled. */
@@ -152,6 +167,11 @@ export function defineSaga<S>(definition: SagaDefinition<S>): CompiledSaga<S> {
     throw new InvalidArgumentError(`saga ${name}: ${message}`, { saga: name, ...details });
   };
   if (typeof start !== 'function') fail('start must be a function');
+  for (const hook of ['completed', 'compensated'] as const) {
+    if (definition[hook] !== undefined && typeof definition[hook] !== 'function') {
+      fail(`${hook} must be a function`);
+    }
+  }
   if (correlate !== undefined && typeof correlate !== 'function') {
     fail('correlate must be a function');
   }
@@ -185,6 +205,13 @@ export function defineSaga<S>(definition: SagaDefinition<S>): CompiledSaga<S> {
       (typeof step.retries !== 'number' || !Number.isSafeInteger(step.retries) || step.retries < 0)
     ) {
       fail(`step ${step.name}: retries must be a non-negative integer`);
+    }
+    if (
+      step.sends !== undefined &&
+      (!Array.isArray(step.sends) ||
+        step.sends.some((t: unknown) => typeof t !== 'string' || t === ''))
+    ) {
+      fail(`step ${step.name}: sends must be an array of event types`);
     }
     const completedBy = patterns(step.completedBy ?? [], `${step.name}.completedBy`, fail);
     const failedBy = patterns(step.failedBy ?? [], `${step.name}.failedBy`, fail);
