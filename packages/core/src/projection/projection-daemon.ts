@@ -115,6 +115,7 @@ class ProjectionRunner<Tx> {
   private buffer: StoredEvent[] = [];
   private chain: Promise<void> = Promise.resolve();
   private flushScheduled = false;
+  private flushQueued = false;
   private stopped = false;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -192,11 +193,18 @@ class ProjectionRunner<Tx> {
     return this.isLive && this.projection.route(event.type).sideEffects.length > 0;
   }
 
+  /**
+   * Apply what is buffered. A batch takes the buffer when it starts, not when it is queued:
+   * events that arrive while a transaction runs go out together in the next one, so under
+   * load batches grow instead of small transactions queueing up.
+   */
   private flush(): Promise<void> {
-    if (this.buffer.length === 0) return this.chain;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.chain = this.chain.then(() => this.apply(batch));
+    if (this.buffer.length === 0 || this.flushQueued) return this.chain;
+    this.flushQueued = true;
+    this.chain = this.chain.then(async () => {
+      this.flushQueued = false;
+      while (this.buffer.length > 0) await this.apply(this.buffer.splice(0, this.batchSize));
+    });
     return this.chain;
   }
 

@@ -143,6 +143,7 @@ class SagaRunner<Tx> {
   private buffer: StoredEvent[] = [];
   private chain: Promise<void> = Promise.resolve();
   private flushScheduled = false;
+  private flushQueued = false;
   private stopped = false;
   private waiters: { position: bigint; resolve: () => void }[] = [];
 
@@ -243,11 +244,18 @@ class SagaRunner<Tx> {
     }
   }
 
+  /**
+   * Apply what is buffered. A batch takes the buffer when it starts, not when it is queued:
+   * events that arrive while a transaction runs go out together in the next one, so under
+   * load batches grow instead of small transactions queueing up.
+   */
   private flush(): Promise<void> {
-    if (this.buffer.length === 0) return this.chain;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.chain = this.chain.then(() => this.apply(batch));
+    if (this.buffer.length === 0 || this.flushQueued) return this.chain;
+    this.flushQueued = true;
+    this.chain = this.chain.then(async () => {
+      this.flushQueued = false;
+      while (this.buffer.length > 0) await this.apply(this.buffer.splice(0, this.batchSize));
+    });
     return this.chain;
   }
 
