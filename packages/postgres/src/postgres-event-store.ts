@@ -145,6 +145,8 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
   private closed = false;
   /** The highest safe position computed (see `readAll`). */
   private safeSeen = 0n;
+  /** A safe-position query about to be sent, which callers until then share. */
+  private safeRefresh: Promise<bigint> | undefined;
 
   /** Use {@link createPostgresEventStore}: it validates options and applies migrations. */
   constructor(
@@ -291,11 +293,19 @@ export class PostgresEventStore implements EventStore, SchemaStorage {
     };
   }
 
-  /** The safe position now; remembered as the highest seen. */
-  private async refreshSafePosition(): Promise<bigint> {
-    const safe = await safePosition(this.pool, this.s);
-    if (safe > this.safeSeen) this.safeSeen = safe;
-    return safe;
+  /**
+   * The safe position now; remembered as the highest seen. Callers that ask before the query
+   * is sent share it: one append's NOTIFY wakes every subscription of the store at once, and
+   * one query, sent after all of them asked, answers each as well as its own would.
+   */
+  private refreshSafePosition(): Promise<bigint> {
+    this.safeRefresh ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      this.safeRefresh = undefined; // later callers need a query sent after they asked
+      const safe = await safePosition(this.pool, this.s);
+      if (safe > this.safeSeen) this.safeSeen = safe;
+      return safe;
+    });
+    return this.safeRefresh;
   }
 
   async readByCorrelation(
