@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../envelope/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { EventStore, Subscription } from '../event-store/index.js';
+import { BatchQueue } from '../event-store/batch-queue.js';
 import type { Logger } from '../consumer/handler.js';
 import { silentLogger } from '../consumer/silent-logger.js';
 import {
@@ -112,10 +113,7 @@ class ProjectionRunner<Tx> {
   private position: string | undefined;
   private lastError: ProjectionStatus['lastError'];
   private subscription: Subscription | undefined;
-  private buffer: StoredEvent[] = [];
-  private chain: Promise<void> = Promise.resolve();
-  private flushScheduled = false;
-  private flushQueued = false;
+  private readonly queue: BatchQueue<StoredEvent>;
   private stopped = false;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -127,6 +125,7 @@ class ProjectionRunner<Tx> {
     private readonly logger: Logger,
   ) {
     this.live = new Promise((resolve) => (this.markLive = resolve));
+    this.queue = new BatchQueue(batchSize, (batch) => this.apply(batch));
   }
 
   async start(): Promise<void> {
@@ -172,40 +171,17 @@ class ProjectionRunner<Tx> {
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
     await this.subscription?.stop();
-    await this.flush();
+    await this.queue.flush();
   }
 
   private take(event: StoredEvent): Promise<void> | void {
     if (this.projection.route(event.type).handlers.length === 0 && !this.hasSideEffects(event))
       return;
-    this.buffer.push(event);
-    if (this.buffer.length >= this.batchSize) return this.flush();
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        void this.flush();
-      });
-    }
+    return this.queue.push(event);
   }
 
   private hasSideEffects(event: StoredEvent): boolean {
     return this.isLive && this.projection.route(event.type).sideEffects.length > 0;
-  }
-
-  /**
-   * Apply what is buffered. A batch takes the buffer when it starts, not when it is queued:
-   * events that arrive while a transaction runs go out together in the next one, so under
-   * load batches grow instead of small transactions queueing up.
-   */
-  private flush(): Promise<void> {
-    if (this.buffer.length === 0 || this.flushQueued) return this.chain;
-    this.flushQueued = true;
-    this.chain = this.chain.then(async () => {
-      this.flushQueued = false;
-      while (this.buffer.length > 0) await this.apply(this.buffer.splice(0, this.batchSize));
-    });
-    return this.chain;
   }
 
   /** Apply a batch and its checkpoint in one transaction, retrying until it commits. */
@@ -268,9 +244,9 @@ class ProjectionRunner<Tx> {
 
   private async promoteWhenCaughtUp(): Promise<void> {
     if (this.isLive || this.stopped || !this.subscription?.live) return;
-    if (this.buffer.length > 0 || this.flushScheduled) return;
-    await this.chain;
-    if (this.isLive || this.stopped || this.buffer.length > 0) return;
+    if (!this.queue.empty) return;
+    await this.queue.settled();
+    if (this.isLive || this.stopped || !this.queue.empty) return;
     if (this.idleTimer) clearInterval(this.idleTimer);
     const { name, version, tables } = this.projection;
     try {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createEvent, type CloudEvent, type StoredEvent } from '../envelope/index.js';
 import { InvalidArgumentError, NonRetryableError } from '../errors/index.js';
 import type { EventStore, Subscription } from '../event-store/index.js';
+import { BatchQueue } from '../event-store/batch-queue.js';
 import type { Logger } from '../consumer/handler.js';
 import { silentLogger } from '../consumer/silent-logger.js';
 import { startScheduler, type Scheduler } from '../schedule/index.js';
@@ -140,10 +141,7 @@ class SagaRunner<Tx> {
   private position: string | undefined;
   private lastError: SagaCheckpoint['lastError'];
   private subscription: Subscription | undefined;
-  private buffer: StoredEvent[] = [];
-  private chain: Promise<void> = Promise.resolve();
-  private flushScheduled = false;
-  private flushQueued = false;
+  private readonly queue: BatchQueue<StoredEvent>;
   private stopped = false;
   private waiters: { position: bigint; resolve: () => void }[] = [];
 
@@ -154,7 +152,9 @@ class SagaRunner<Tx> {
     private readonly batchSize: number,
     private readonly scheduler: Scheduler | undefined,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.queue = new BatchQueue(batchSize, (batch) => this.apply(batch));
+  }
 
   async start(): Promise<void> {
     const checkpoint = await this.storage.checkpoint(this.saga.name);
@@ -216,7 +216,7 @@ class SagaRunner<Tx> {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.subscription?.stop();
-    await this.flush();
+    await this.queue.flush();
   }
 
   private follow(): void {
@@ -233,30 +233,7 @@ class SagaRunner<Tx> {
 
   private take(event: StoredEvent): Promise<void> | void {
     if (!this.saga.handles(event.type)) return;
-    this.buffer.push(event);
-    if (this.buffer.length >= this.batchSize) return this.flush();
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        void this.flush();
-      });
-    }
-  }
-
-  /**
-   * Apply what is buffered. A batch takes the buffer when it starts, not when it is queued:
-   * events that arrive while a transaction runs go out together in the next one, so under
-   * load batches grow instead of small transactions queueing up.
-   */
-  private flush(): Promise<void> {
-    if (this.buffer.length === 0 || this.flushQueued) return this.chain;
-    this.flushQueued = true;
-    this.chain = this.chain.then(async () => {
-      this.flushQueued = false;
-      while (this.buffer.length > 0) await this.apply(this.buffer.splice(0, this.batchSize));
-    });
-    return this.chain;
+    return this.queue.push(event);
   }
 
   /** Handle a batch and move the checkpoint in one transaction, retrying until it commits. */
@@ -311,7 +288,7 @@ class SagaRunner<Tx> {
   private async resync(): Promise<void> {
     this.logger.warn({}, 'saga checkpoint moved under this daemon; following from it');
     const subscription = this.subscription;
-    this.buffer = [];
+    this.queue.clear();
     void subscription?.stop();
     const checkpoint = await this.storage.checkpoint(this.saga.name);
     this.position = checkpoint.position;
