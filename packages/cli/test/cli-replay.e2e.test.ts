@@ -453,7 +453,7 @@ describe('eventfabric replay, given bad input', () => {
       config: 'export const handlers = [];',
       stderr:
         'error [INVALID_CONFIG]: eventfabric.config.mjs has no default export; write export default ' +
-        '{ store, schemas, service, handlers, projections }',
+        '{ store, schemas, service, handlers, projections, sagas, hooks }',
     },
     {
       name: 'an unknown top-level key',
