@@ -460,7 +460,7 @@ describe('eventfabric replay, given bad input', () => {
       config: 'export default { handler: [] };',
       stderr:
         'error [INVALID_CONFIG]: eventfabric.config.mjs: unknown field "handler" (known: store, ' +
-        'schemas, service, handlers, projections)\n  field: handler',
+        'schemas, service, handlers, projections, sagas, hooks)\n  field: handler',
     },
     {
       name: 'handlers that are not an array',
