@@ -43,7 +43,7 @@ async function startRunner(cwd: string, store: string) {
 
 /**
  * The checkout's charge step waits for a reply that never comes; its runner is SIGKILLed
- * while the 1.5 s timeout runs, and a new runner started after it fell due fires it.
+ * while the 3 s timeout runs, and a new runner started after it fell due fires it.
  */
 async function timeoutSurvivesKill(store: EventStore, url: string, cwd: string): Promise<void> {
   mkdirSync(cwd, { recursive: true });
@@ -82,7 +82,7 @@ async function timeoutSurvivesKill(store: EventStore, url: string, cwd: string):
   expect((await first.result).code).toBeNull();
 
   // The timeout falls due while no runner is alive.
-  await sleep(1800);
+  await sleep(3300);
   expect(await flow(placed.id)).toEqual([
     'shop.stock.reserve.v1',
     'shop.stock.reserved.v1',

@@ -367,28 +367,33 @@ export function describeSagaConformance(name: string, options: SagaConformanceOp
 
     it('cancels the timeout of a step answered in time', async () => {
       const f = await fixture();
-      const daemon = await run(f, checkout({ reserve: { timeoutMs: 400 } }));
+      // Long enough that a slow machine still answers in time: the proof is the removed row.
+      const daemon = await run(f, checkout({ reserve: { timeoutMs: 5000 } }));
       const placed = await place(f, 'a1');
+      await settle(f, daemon);
+      expect((await f.storage.scheduled.list(10)).map((m) => m.event.type)).toEqual([
+        SAGA_TIMEOUT_TYPE,
+      ]);
       await reply(f, daemon, placed, 'reserve', true);
       expect(await f.storage.scheduled.list(10)).toEqual([]);
-      await new Promise((resolve) => setTimeout(resolve, 600));
-      await settle(f, daemon);
       expect(await flow(f, placed)).toEqual([COMMAND.reserve, REPLY_OK.reserve, COMMAND.charge]);
     });
 
     it('fires a timeout that fell due while no daemon ran', async () => {
       const f = await fixture();
-      const first = await run(f, checkout({ charge: { timeoutMs: 300 } }));
+      // Long enough that the first daemon stops before it falls due, even on a slow machine.
+      const first = await run(f, checkout({ charge: { timeoutMs: 2000 } }));
       const placed = await place(f, 'd1');
       await reply(f, first, placed, 'reserve', true);
       await first.stop();
       expect((await f.storage.scheduled.list(10)).map((m) => m.event.type)).toEqual([
         SAGA_TIMEOUT_TYPE,
       ]);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      const due = (await f.storage.scheduled.list(10))[0]!.dueAt;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()) + 100));
       const g = await options.reopen(f);
       open.push(g);
-      await run(g, checkout({ charge: { timeoutMs: 300 } }));
+      await run(g, checkout({ charge: { timeoutMs: 2000 } }));
       await waitFor(async () => (await flow(g, placed)).includes(FAILED), 'the timeout');
       expect(await flow(g, placed)).toEqual([
         COMMAND.reserve,
